@@ -1,0 +1,197 @@
+"""Read a TOML file into schema dataclasses, validating the whole file before anything uses it.
+
+Every mistake becomes one `ConfigError` that names the file, the dotted key and what is allowed.
+The loader never executes anything from the file: TOML is data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kmor.config.schema import param_info
+
+T = TypeVar("T")
+MAX_FILE_BYTES = 1_000_000
+
+
+class ConfigError(Exception):
+    """A configuration or sequence file that cannot be used, with where and why."""
+
+    def __init__(self, file: str, key: str, message: str) -> None:
+        self.file = file
+        self.key = key
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.key}" if self.key else self.file
+        return f"{where}: {self.message}"
+
+
+def read_toml(path: Path | str, *, label: str | None = None) -> tuple[dict[str, Any], str]:
+    """Parse a TOML file; return its table and its text. Any failure is a `ConfigError`."""
+    path = Path(path)
+    name = label or str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(name, "", "file not found") from None
+    except OSError as exc:
+        raise ConfigError(name, "", f"cannot read the file ({exc.strerror or exc})") from None
+    return parse_toml_bytes(raw, name)
+
+
+def parse_toml_bytes(raw: bytes, name: str) -> tuple[dict[str, Any], str]:
+    """Parse TOML from bytes read elsewhere; `name` labels errors."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(name, "", f"file is {len(raw)} bytes; a config or sequence file is at most {MAX_FILE_BYTES}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(name, "", f"not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(name, "", f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(name, "", "not usable TOML: nested too deeply") from None
+
+
+def build(cls: type[T], data: Any, *, file: str, key: str = "") -> T:
+    """Turn a parsed TOML table into an instance of the dataclass `cls`, checking every value."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(file, key or "(top level)", f"expected a table, got {_describe(data)}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    for name in data:
+        if name not in fields:
+            raise ConfigError(file, _join(key, name), _unknown_key_message(name, fields))
+    values = {}
+    for name, f in fields.items():
+        sub = _join(key, name)
+        if name in data:
+            values[name] = _convert(hints[name], data[name], f, file=file, key=sub)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(file, sub, f"missing; required ({_allowed(hints[name], f)})")
+    instance = cls(**values)
+    check = getattr(instance, "problems", None)
+    if callable(check):
+        for rel_key, message in check():
+            raise ConfigError(file, _join(key, rel_key), message)
+    return instance
+
+
+def _convert(hint: Any, value: Any, f: dataclasses.Field | None, *, file: str, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        non_none = [a for a in args if a is not type(None)]
+        return _convert(non_none[0], value, f, file=file, key=key)
+    if dataclasses.is_dataclass(hint):
+        return build(hint, value, file=file, key=key)
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(file, key, f"expected a table, got {_describe(value)}")
+        return {str(k): _convert(args[1], v, f, file=file, key=_join(key, str(k))) for k, v in value.items()}
+    if origin in (tuple, list):
+        return _convert_sequence(hint, origin, args, value, f, file=file, key=key)
+    return _convert_scalar(hint, value, f, file=file, key=key)
+
+
+def _convert_sequence(hint: Any, origin: Any, args: tuple, value: Any, f: Any, *, file: str, key: str) -> Any:
+    if not isinstance(value, list):
+        raise ConfigError(file, key, f"expected {_allowed(hint, f)}, got {_describe(value)}")
+    fixed = origin is tuple and not (len(args) == 2 and args[1] is Ellipsis)
+    if fixed and len(value) != len(args):
+        raise ConfigError(file, key, f"expected {len(args)} values, got {len(value)}")
+    item_types = args if fixed else [args[0]] * len(value)
+    items = [_convert(t, v, f, file=file, key=f"{key}[{i}]") for i, (t, v) in enumerate(zip(item_types, value))]
+    return tuple(items) if origin is tuple else items
+
+
+def _convert_scalar(hint: Any, value: Any, f: Any, *, file: str, key: str) -> Any:
+    info = param_info(f) if f is not None else None
+    if hint is bool:
+        ok = isinstance(value, bool)
+    elif hint is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif hint is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok:
+            value = float(value)
+            if not math.isfinite(value):
+                raise ConfigError(file, key, f"must be a finite number ({_allowed(hint, f)}), got {value}")
+    elif hint is str:
+        ok = isinstance(value, str)
+    else:
+        raise TypeError(f"schema type {hint!r} at {key} is not supported by the config loader")
+    if not ok:
+        raise ConfigError(file, key, f"expected {_allowed(hint, f)}, got {_describe(value)}")
+    if info is not None:
+        _check_range(value, info, hint, f, file=file, key=key)
+    return value
+
+
+def _check_range(value: Any, info: Any, hint: Any, f: Any, *, file: str, key: str) -> None:
+    if info.choices is not None and value not in info.choices:
+        raise ConfigError(file, key, f"must be one of {', '.join(repr(c) for c in info.choices)}; got {value!r}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if (info.min is not None and value < info.min) or (info.max is not None and value > info.max):
+            raise ConfigError(file, key, f"{value!r} is outside the allowed range ({_allowed(hint, f)})")
+
+
+def _allowed(hint: Any, f: Any) -> str:
+    """Human description of what a field accepts, e.g. 'a number from 0 to 100 uW'."""
+    info = param_info(f) if f is not None else None
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return _allowed([a for a in args if a is not type(None)][0], f)
+    if dataclasses.is_dataclass(hint):
+        return "a table"
+    if origin is dict:
+        return "a table of tables"
+    if origin in (tuple, list):
+        fixed = origin is tuple and not (len(args) == 2 and args[1] is Ellipsis)
+        count = f"{len(args)} " if fixed else ""
+        return f"a list of {count}{_allowed(args[0], f).removeprefix('a ').removeprefix('an ')}s"
+    base = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}.get(hint, str(hint))
+    if info is None:
+        return base
+    if info.choices is not None:
+        return "one of " + ", ".join(repr(c) for c in info.choices)
+    units = f" {info.units}" if info.units else ""
+    if info.min is not None and info.max is not None:
+        return f"{base} from {info.min:g} to {info.max:g}{units}"
+    if info.min is not None:
+        return f"{base} >= {info.min:g}{units}"
+    if info.max is not None:
+        return f"{base} <= {info.max:g}{units}"
+    return base + (f" in {info.units}" if info.units else "")
+
+
+def _unknown_key_message(name: str, fields: Mapping[str, Any]) -> str:
+    near = difflib.get_close_matches(name, list(fields), n=1)
+    hint = f" (did you mean '{near[0]}'?)" if near else ""
+    return f"unknown key{hint}; allowed here: {', '.join(sorted(fields))}"
+
+
+def _describe(value: Any) -> str:
+    kind = {bool: "a boolean", int: "a whole number", float: "a number", str: "a string",
+            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+    shown = repr(value)
+    if len(shown) > 40:
+        shown = shown[:37] + "..."
+    return f"{kind} ({shown})" if not isinstance(value, (list, dict)) else kind
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
