@@ -1,0 +1,135 @@
+"""The simulated laboratory: the physics of the cell wired to byte-level instrument emulators and a
+simulated DAQ exactly as the real apparatus is cabled.
+
+    laser controller (TLB-6300) --> laser frequency, power      DAQ ao: laser control, attenuator, coils
+    coils (DAQ ao or Keithley 6221) --> field in the cell        HP 8647A --> rf in the cell, SR620 input
+    polarimeter --> SR830 (1f)                                   reference-cell photodiode --> SR830 (2f)
+    SR830 (2f) CH1 output --> DAQ ai (lock error)                monitor and transmission photodiodes --> DAQ ai
+
+The emulators never see the physics model; they are handed callables that read it at the
+simulated clock's current time. Nothing here imports kmor.drivers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from kmor.config.model import COIL_AXES, KmorConfig
+from kmor.sim.clock import SimClock
+from kmor.sim.daq import SimDaq
+from kmor.sim.instruments import (HP8647AEmulator, Keithley6221Emulator, SR620Emulator, SR830Emulator,
+                                  TLB6300Emulator)
+from kmor.sim.physics.model import ApparatusState, LabPhysics
+from kmor.sim.visa_backend import SimVisaLibrary
+
+FIELD_AXES = ("bx", "by", "bz")
+
+
+class SimLab:
+    """Every simulated instrument of one lab configuration, sharing one clock and one physics model."""
+
+    def __init__(self, config: KmorConfig, *, speed: float | None = None) -> None:
+        """`speed` overrides `sim.speed` (x real time; the config's 0 means full speed)."""
+        sim = config.sim
+        self.config = config
+        self.clock = SimClock(speed=speed if speed is not None else (sim.speed or None))
+        streams = np.random.default_rng(sim.seed).spawn(6)
+        self.physics = LabPhysics(sim.physics, streams[0])
+        self.reference_connected = True
+        """The SR620's external 10 MHz reference cable; set False to simulate losing it."""
+
+        self.rf_generator = HP8647AEmulator()
+        self.counter = SR620Emulator(self.clock, input_freq_hz=self._rf_at_counter_hz,
+                                     reference_present=lambda: self.reference_connected, rng=streams[1])
+        self.lockin_polarimeter = SR830Emulator(
+            self.clock, input_signal_V=self._polarimeter_input_V,
+            input_noise_V_per_rtHz=lambda: self.physics.polarimeter_noise_V_per_rtHz(self.state()),
+            rng=streams[2])
+        self.lockin_reference = SR830Emulator(
+            self.clock, input_signal_V=self._reference_input_V,
+            input_noise_V_per_rtHz=lambda: self.physics.reference_noise_V_per_rtHz(self.state()),
+            rng=streams[3])
+        self.laser = TLB6300Emulator(self.clock)
+        self.current_sources = {axis: Keithley6221Emulator() for axis in COIL_AXES
+                                if getattr(config.coils, axis).drive == "current_source"}
+        self.daq = self._build_daq(streams[4])
+
+    # --- wiring -------------------------------------------------------------------------------
+    def _build_daq(self, rng: np.random.Generator) -> SimDaq:
+        d = self.config.daq
+        ao = [d.laser_control_ao] + [d.attenuator_ao] * bool(d.attenuator_ao)
+        ao += [getattr(self.config.coils, a).ao_channel for a in COIL_AXES
+               if getattr(self.config.coils, a).drive == "daq_ao"]
+        sources = {
+            d.lock_error_ai: self.lockin_reference.channel1_output_V,
+            d.light_monitor_ai: lambda: self.physics.light_monitor_V(self.state()),
+            d.transmission_ai: lambda: self.physics.transmission_V(self.clock.now_s(), self.state()),
+        }
+        noise = {d.transmission_ai: lambda: self.physics.transmission_noise_V_per_rtHz(self.state())}
+        return SimDaq(self.clock, d.device, sources, noise, rng, ao_channels=ao)
+
+    def resources(self) -> dict[str, object]:
+        """VISA resource name -> emulator, as addressed in the config."""
+        inst = self.config.instruments
+        found = {
+            inst.rf_generator.resource: self.rf_generator,
+            inst.counter.resource: self.counter,
+            inst.lockin_polarimeter.resource: self.lockin_polarimeter,
+            inst.lockin_reference.resource: self.lockin_reference,
+            inst.laser.resource: self.laser,
+        }
+        for axis, source in self.current_sources.items():
+            found[getattr(self.config.coils, axis).resource] = source
+        return found
+
+    def visa_library(self) -> SimVisaLibrary:
+        """A pyvisa backend serving this lab's emulators: pass it to `pyvisa.ResourceManager`."""
+        return SimVisaLibrary.from_emulators(self.resources(), clock=self.clock)
+
+    # --- what the instruments apply -----------------------------------------------------------
+    def coil_fields_uG(self) -> dict[str, float]:
+        """Field (or gradient, uG/cm) each coil produces from its present drive."""
+        fields = {}
+        for axis in COIL_AXES:
+            coil = getattr(self.config.coils, axis)
+            if coil.drive == "daq_ao":
+                fields[axis] = self.daq.ao_V(coil.ao_channel) * coil.calibration_uG_per_V
+            else:
+                fields[axis] = self.current_sources[axis].output_current_A * 1e3 * coil.calibration_uG_per_mA
+        return fields
+
+    def state(self) -> ApparatusState:
+        """The apparatus as the instruments have set it, for the physics model."""
+        d = self.config.daq
+        fields = self.coil_fields_uG()
+        laser, rf = self.laser, self.rf_generator
+        return ApparatusState(
+            laser_on=laser.output_on, wavelength_nm=laser.wavelength_nm, piezo_pct=laser.piezo_pct,
+            diode_current_mA=laser.current_mA, control_V=self.daq.ao_V(d.laser_control_ao),
+            attenuator_V=self.daq.ao_V(d.attenuator_ao) if d.attenuator_ao else None,
+            field_uG=tuple(fields[a] for a in FIELD_AXES),
+            rf_on=rf.output_on, rf_freq_hz=rf.freq_hz, rf_amplitude_dBm=rf.amplitude_dBm,
+        )
+
+    def _rf_at_counter_hz(self) -> float | None:
+        return self.rf_generator.freq_hz if self.rf_generator.output_on else None
+
+    def _polarimeter_input_V(self, harmonic: int) -> complex:
+        if harmonic != 1:
+            return 0j
+        return self.physics.polarimeter_signal_V(self.clock.now_s(), self.state())
+
+    def _reference_input_V(self, harmonic: int) -> complex:
+        if harmonic != 2:
+            return 0j
+        return self.physics.reference_2f_signal_V(self.clock.now_s(), self.state())
+
+
+def emulators_by_port(lab: SimLab) -> Mapping[int, object]:
+    """TCP port -> emulator, from the `[sim.ports]` table (used by `kmor sim serve`)."""
+    ports = lab.config.sim.ports
+    return {ports.rf_generator: lab.rf_generator, ports.counter: lab.counter,
+            ports.lockin_polarimeter: lab.lockin_polarimeter, ports.lockin_reference: lab.lockin_reference,
+            ports.laser: lab.laser}
