@@ -107,3 +107,29 @@ def test_garbled_and_lost_replies_raise_clear_errors(station):
     library.set_fault("GPIB0::19::INSTR", lambda direction, data: None if direction == "read" else data)
     with pytest.raises(InstrumentTimeout, match="HP 8647A"):
         _ = rf.freq_hz
+
+
+def test_nmor_curve_through_the_instruments_has_the_configured_width(station):
+    """Scan Bz with the coils, read the 1f lock-in: the fitted width is the physics' 2.9 + 0.91 P uG."""
+    import numpy as np
+
+    from kmor.analysis import fit_nmor
+
+    power_uW = start_laser(station, 5.0)
+    station.daq.write_ao_V(station.laser_control_ao, -2.5)  # near the largest rotation, ~250 MHz below D1
+    residual = station.config.sim.physics.fields.residual_uG
+    station.coils.set_fields_uG({"bx": -residual[0], "by": -residual[1]})
+    lockin = station.lockin_polarimeter
+    lockin.time_constant_s = 0.1
+    lockin.sensitivity_V = 1e-4
+    fields_uG = np.linspace(-30, 30, 41)
+    signal_V = []
+    for b in fields_uG:
+        station.coils.set_field_uG("bz", b)
+        station.clock.sleep(lockin.settle_time_s())
+        signal_V.append(lockin.x_V)
+    fit = fit_nmor(fields_uG, np.array(signal_V))
+    expected_uG = 2.9 + 0.91 * power_uW
+    assert abs(fit.width_uG - expected_uG) < max(3 * fit.width_err_uG, 0.02 * expected_uG)
+    assert fit.center_uG == pytest.approx(-residual[2], abs=0.1)
+    assert not lockin.status().overloaded
