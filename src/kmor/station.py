@@ -176,14 +176,17 @@ class Station:
                 log.warning("closing %s: %s", device, exc)
 
 
-def build_station(loaded: LoadedConfig) -> Station:
-    """Connect every device of a validated config (simulated lab when `lab.simulated`)."""
+def build_station(loaded: LoadedConfig, *, sim_speed: float | None = None) -> Station:
+    """Connect every device of a validated config (simulated lab when `lab.simulated`).
+
+    `sim_speed` overrides `sim.speed` of a simulated lab (x real time; the GUI demo uses 1).
+    """
     cfg = loaded.config
     sim = None
     if cfg.lab.simulated:
         from kmor.sim.lab import SimLab  # the simulated lab is only built (and imported) when asked for
 
-        sim = SimLab(cfg)
+        sim = SimLab(cfg, speed=sim_speed)
         library: Any = sim.visa_library()
         clock: Any = sim.clock
         daq: DaqBoard = sim.daq
