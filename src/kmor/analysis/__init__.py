@@ -24,3 +24,16 @@ __all__ = [
     "mean_speed_m_s", "relative_speed_m_s", "relaxation_budget", "slowdown_00",
     "temperature_for_density_C", "vapor_density_cm3", "wall_collision_time_s",
 ]
+
+# From scan files to numbers and a report (kmor analyze): files.py, zeeman.py, hyperfine.py, report.py.
+from .files import AnalysisInputError, ScanData, ScanProblem, find_scan_files, load_scan  # noqa: E402
+from .hyperfine import HyperfineResult, RfScanResult  # noqa: E402
+from .report import (AnalysisOptions, ScanRecord, Summary, analyze, read_summary,  # noqa: E402
+                     render_report)
+from .zeeman import BScanResult, ZeemanResult  # noqa: E402
+
+__all__ += [
+    "AnalysisInputError", "AnalysisOptions", "BScanResult", "HyperfineResult", "RfScanResult",
+    "ScanData", "ScanProblem", "ScanRecord", "Summary", "ZeemanResult", "analyze", "find_scan_files",
+    "load_scan", "read_summary", "render_report",
+]

@@ -1,0 +1,589 @@
+"""`analyze`: from scan files to numbers, a summary.json, a report.md and paper-style figures.
+
+    summary = analyze(["data/20260329-013005-paper"], Path("report"))
+    print("\\n".join(summary.headline()))
+
+Loads every scan named (folders are searched), fits each B scan and rf scan, extrapolates the NMOR
+widths to zero light power (Zeeman relaxation) and the 0-0 widths and centres to zero light and rf
+power (hyperfine relaxation), puts the measured numbers next to the relaxation budget, and writes
+into the report folder (never into a data folder). A scan that cannot be analysed is listed with
+the reason; a path that is not a kmor scan at all stops the analysis with AnalysisInputError.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .budget import BudgetRow, relaxation_budget
+from .constants import K39_HFS_REFERENCE_HZ
+from .files import AnalysisInputError, ScanData, ScanProblem, find_scan_files, load_scan
+from .fitcore import FitError
+from .hyperfine import HyperfineResult, RfScanResult, extrapolate_hyperfine, fit_rfscan
+from .zeeman import BScanResult, ZeemanResult, extrapolate_widths, fit_bscan
+
+SUMMARY_VERSION = 1
+FIGURE_DIR = "figures"
+_BUDGET_KEYS = frozenset(inspect.signature(relaxation_budget).parameters) - {"measured_nmor_hz",
+                                                                             "measured_hf_hz"}
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """Choices of `analyze` (keyword options; units in the names).
+
+    x_max_uW: Zeeman widths are extrapolated over scans asked for at most this light power (the
+        paper used < 10 uW). nested_min_power_uW: B scans at or above it also get the two-component
+        (nested) fit. reference_hz: the 0-0 shift is the zero-power centre minus this.
+    wide_span_hz: rf scans spanning more are Zeeman-resolved spectra (multi-Lorentzian fit, kept out
+        of the 0-0 extrapolation). rf_light_x_max_uW / rf_x_max_mW: restrict the hyperfine straight
+        lines to low light / rf powers (None: all). figures: write the PNG figures.
+    budget: overrides of `relaxation_budget` inputs (temperatures, densities, radius, stem rates);
+        the measured shift replaces hf_shift_hz unless given here.
+    """
+
+    x_max_uW: float = 10.0
+    nested_min_power_uW: float = 80.0
+    reference_hz: float = K39_HFS_REFERENCE_HZ
+    wide_span_hz: float = 3000.0
+    rf_light_x_max_uW: float | None = None
+    rf_x_max_mW: float | None = None
+    figures: bool = True
+    budget: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("x_max_uW", "nested_min_power_uW", "reference_hz", "wide_span_hz"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"analysis option {name} must be a number > 0, got {value!r}")
+        for name in ("rf_light_x_max_uW", "rf_x_max_mW"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and value > 0):
+                raise ValueError(f"analysis option {name} must be > 0 or None, got {value!r}")
+        unknown = sorted(set(self.budget) - _BUDGET_KEYS)
+        if unknown:
+            raise ValueError(f"unknown relaxation-budget inputs {unknown}; known: {sorted(_BUDGET_KEYS)}")
+
+    @classmethod
+    def from_kwargs(cls, options: dict[str, Any]) -> AnalysisOptions:
+        """Build from `analyze(**options)`; ValueError naming an unknown option."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ValueError(f"unknown analysis option(s) {unknown}; known: {sorted(known)}")
+        return cls(**options)
+
+
+@dataclass(frozen=True)
+class ScanRecord:
+    """One input file in the report: what it is and what became of it.
+
+    outcome: "used" (entered an extrapolation), "fitted" (fitted, not extrapolated: see reason),
+    "failed" (could not be analysed: reason) or "skipped" (a kind this analysis does not use).
+    """
+
+    file: str
+    kind: str
+    status: str
+    n_points: int
+    outcome: str
+    reason: str = ""
+    light_power_uW: float | None = None
+    rf_power_dBm: float | None = None
+    result: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What `analyze` found and wrote. `document` is exactly the content of summary.json."""
+
+    out_dir: Path
+    summary_path: Path
+    report_path: Path
+    figures: tuple[Path, ...]
+    document: dict[str, Any]
+    scans: tuple[ScanRecord, ...]
+    zeeman: dict[str, ZeemanResult]
+    hyperfine: HyperfineResult | None
+    budget: tuple[BudgetRow, ...]
+
+    @property
+    def failed(self) -> list[ScanRecord]:
+        """Scans that could not be analysed, with their reasons."""
+        return [s for s in self.scans if s.outcome == "failed"]
+
+    def headline(self) -> list[str]:
+        """A few lines for the command line: the main numbers, failures, where the report is."""
+        lines = []
+        for line, z in self.zeeman.items():
+            if z.extrapolation is not None:
+                lines.append(f"Zeeman ({line}): DeltaB0 = {z.delta_b0_uG:.2f} +- {z.delta_b0_err_uG:.2f} uG, "
+                             f"gamma/2pi = {z.gamma_hz:.2f} +- {z.gamma_err_hz:.2f} Hz "
+                             f"({z.extrapolation.n_points} scans <= {z.x_max_uW:g} uW)")
+            else:
+                lines.append(f"Zeeman ({line}): no extrapolation: {z.note}")
+        hf = self.hyperfine
+        if hf is not None:
+            if hf.fwhm_fit is not None:
+                lines.append(f"0-0 line: FWHM = {hf.fwhm_hz:.2f} +- {hf.fwhm_err_hz:.2f} Hz, shift = "
+                             f"{hf.shift_hz:.2f} +- {hf.shift_err_hz:.2f} Hz (paper procedure, "
+                             f"{len(hf.files())} scans)")
+            else:
+                lines.append("0-0 line: no extrapolation: " + "; ".join(hf.notes or ("see report",)))
+            if hf.model.fit is not None:
+                lines.append(f"0-0 line, model-based alternative (FWHM^2): FWHM = {hf.model.fit.intercept:.2f} "
+                             f"+- {hf.model.fit.intercept_err:.2f} Hz")
+        failed = self.failed
+        if failed:
+            lines.append(f"{len(failed)} scan(s) failed to analyse:")
+            lines += [f"  {s.file}: {s.reason}" for s in failed]
+        lines.append(f"report: {self.report_path}")
+        return lines
+
+
+def read_summary(path: str | Path) -> dict[str, Any]:
+    """Read a summary.json back (a dict; see `Summary.document`)."""
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def analyze(paths: Sequence[str | Path], out_dir: str | Path, **options: Any) -> Summary:
+    """Analyse the scans in `paths` (files or run folders) and write the report into `out_dir`.
+
+    Options: see `AnalysisOptions` (e.g. x_max_uW=10.0, reference_hz=461_719_720.1). Writes
+    out_dir/summary.json, out_dir/report.md and out_dir/figures/*.png, replacing the files of an
+    earlier analysis there; refuses an out_dir inside a folder holding the scans. Raises
+    AnalysisInputError (naming the file) for a path that does not exist or is not a readable kmor
+    scan, and ValueError for an unknown option. Scans that cannot be analysed are listed as failed.
+    """
+    opts = AnalysisOptions.from_kwargs(options)
+    if not paths:
+        raise AnalysisInputError("(no paths)", "give at least one run folder or scan file")
+    files = find_scan_files(paths)
+    out = Path(out_dir)
+    _check_out_dir(out, files)
+    scans = [load_scan(p) for p in files]   # every bad input is reported before anything is written
+    bscans: list[BScanResult] = []
+    rfscans: list[RfScanResult] = []
+    records: dict[str, ScanRecord] = {}
+    for scan in scans:
+        records[str(scan.path)] = _analyse_one(scan, opts, bscans, rfscans)
+    zeeman = extrapolate_widths(bscans, opts.x_max_uW)
+    hyperfine = (extrapolate_hyperfine(rfscans, opts.reference_hz, opts.rf_light_x_max_uW, opts.rf_x_max_mW)
+                 if rfscans else None)
+    _mark_used(records, zeeman, hyperfine, opts)
+    budget = _budget(zeeman, hyperfine, opts)
+    out.mkdir(parents=True, exist_ok=True)
+    _remove_old_figures(out)
+    figure_paths = _write_figures(out, zeeman, bscans, rfscans, hyperfine, opts) if opts.figures else {}
+    document = _document(paths, opts, list(records.values()), zeeman, bscans, rfscans, hyperfine,
+                         budget, figure_paths, out)
+    summary_path = out / "summary.json"
+    _write_text(summary_path, json.dumps(document, indent=1, allow_nan=False) + "\n")
+    report_path = out / "report.md"
+    _write_text(report_path, render_report(document))
+    return Summary(out_dir=out, summary_path=summary_path, report_path=report_path,
+                   figures=tuple(figure_paths.values()), document=document, scans=tuple(records.values()),
+                   zeeman=zeeman, hyperfine=hyperfine, budget=tuple(budget))
+
+
+# -- per scan ----------------------------------------------------------------------------------
+
+def _analyse_one(scan: ScanData, opts: AnalysisOptions, bscans: list[BScanResult],
+                 rfscans: list[RfScanResult]) -> ScanRecord:
+    base = dict(file=str(scan.path), kind=scan.kind, status=scan.status, n_points=scan.n_points)
+    if scan.kind not in ("bscan", "rfscan"):
+        return ScanRecord(outcome="skipped", reason=f"kind {scan.kind!r} is not analysed", **base)
+    try:
+        if scan.kind == "bscan":
+            b = fit_bscan(scan, opts.nested_min_power_uW)
+            bscans.append(b)
+            return ScanRecord(outcome="fitted", light_power_uW=b.light_power_uW,
+                              result=f"width {b.fit.width_uG:.4g} +- {b.fit.width_err_uG:.2g} uG", **base)
+        r = fit_rfscan(scan, opts.reference_hz, opts.wide_span_hz)
+        rfscans.append(r)
+        if r.wide:
+            text = f"{len(r.multi.lines)} Zeeman components"
+        else:
+            text = (f"FWHM {r.fit.fwhm_hz:.4g} +- {r.fit.fwhm_err_hz:.2g} Hz, centre "
+                    f"{r.fit.center_hz - opts.reference_hz:+.3g} +- {r.fit.center_err_hz:.2g} Hz")
+        return ScanRecord(outcome="fitted", light_power_uW=r.light_power_uW, rf_power_dBm=r.rf_power_dBm,
+                          result=text, **base)
+    except (ScanProblem, FitError) as exc:
+        return ScanRecord(outcome="failed", reason=str(exc), **base)
+    except Exception as exc:  # noqa: BLE001 - one odd scan must not stop the report; it is listed
+        return ScanRecord(outcome="failed", reason=f"internal error ({type(exc).__name__}: {exc})", **base)
+
+
+def _mark_used(records: dict[str, ScanRecord], zeeman: dict[str, ZeemanResult],
+               hyperfine: HyperfineResult | None, opts: AnalysisOptions) -> None:
+    """Turn "fitted" into "used" for scans in an extrapolation, and say why the others are not."""
+    for z in zeeman.values():
+        for s, used in zip(z.scans, z.used):
+            rec = records[s.file]
+            if used:
+                reason = ""
+            elif z.extrapolation is None:
+                reason = f"no Zeeman extrapolation for {z.line}: {z.note}"
+            else:
+                reason = f"above x_max = {opts.x_max_uW:g} uW (shown in Fig. 4)"
+            records[s.file] = dataclasses.replace(rec, outcome="used" if used else "fitted", reason=reason)
+    if hyperfine is None:
+        return
+    used_files = set(hyperfine.files())
+    for g in hyperfine.groups:
+        for s in g.scans:
+            rec = records[s.file]
+            if s.file in used_files:
+                records[s.file] = dataclasses.replace(rec, outcome="used", reason="")
+            else:
+                why = g.note or "; ".join(hyperfine.notes) or "outside the power limits"
+                records[s.file] = dataclasses.replace(rec, reason=f"not in the 0-0 extrapolation: {why}")
+    for s in hyperfine.wide_scans:
+        records[s.file] = dataclasses.replace(records[s.file], reason="wide scan: Zeeman components (Fig. 6), "
+                                                                      "not in the 0-0 extrapolation")
+    for rec in list(records.values()):
+        if rec.kind == "rfscan" and rec.outcome == "fitted" and not rec.reason:
+            records[rec.file] = dataclasses.replace(rec, reason="no rf power in the parameters")
+
+
+def _budget(zeeman: dict[str, ZeemanResult], hyperfine: HyperfineResult | None,
+            opts: AnalysisOptions) -> list[BudgetRow]:
+    inputs: dict[str, Any] = {}
+    primary = _primary_zeeman(zeeman)
+    if primary is not None and primary.extrapolation is not None:
+        inputs["measured_nmor_hz"] = primary.gamma_hz
+    if hyperfine is not None and hyperfine.fwhm_fit is not None:
+        inputs["measured_hf_hz"] = hyperfine.fwhm_hz
+        inputs["hf_shift_hz"] = hyperfine.shift_hz
+    inputs.update(opts.budget)
+    return relaxation_budget(**inputs)
+
+
+def _primary_zeeman(zeeman: dict[str, ZeemanResult]) -> ZeemanResult | None:
+    """The D1 result if there is one (the paper's main number), else the first with a value."""
+    if "D1" in zeeman:
+        return zeeman["D1"]
+    with_value = [z for z in zeeman.values() if z.extrapolation is not None]
+    return with_value[0] if with_value else next(iter(zeeman.values()), None)
+
+
+# -- figures -----------------------------------------------------------------------------------
+
+def _write_figures(out: Path, zeeman: dict[str, ZeemanResult], bscans: list[BScanResult],
+                   rfscans: list[RfScanResult], hf: HyperfineResult | None,
+                   opts: AnalysisOptions) -> dict[str, Path]:
+    """Draw every figure the data allow; returns {key: path}."""
+    from . import figures  # matplotlib is imported only when figures are drawn (0.4 s)
+
+    fig_dir = out / FIGURE_DIR
+    fig_dir.mkdir(exist_ok=True)
+    paths: dict[str, Path] = {}
+    primary = _primary_zeeman(zeeman)
+    if primary is not None and primary.scans:
+        rep = min(primary.scans, key=lambda s: abs(s.light_power_uW - 10.7))
+        paths["fig3"] = figures.rotation_vs_field(rep, fig_dir / "fig03_rotation_vs_field.png")
+    if bscans:
+        ordered = sorted(bscans, key=lambda s: (s.line, s.light_power_uW))
+        paths["fig3_all"] = figures.bscan_overview(ordered, fig_dir / "fig03_all_bscans.png")
+    for line, z in zeeman.items():
+        paths[f"fig4_{line}"] = figures.widths_vs_power(z, fig_dir / f"fig04_widths_vs_power_{line}.png")
+    nested = [s for s in bscans if s.nested is not None]
+    if nested:
+        paths["fig5"] = figures.nested_curve(max(nested, key=lambda s: s.light_power_uW),
+                                             fig_dir / "fig05_nested_curve.png")
+    wide = [r for r in rfscans if r.wide]
+    if wide:
+        paths["fig6"] = figures.zeeman_spectrum(wide[0], opts.reference_hz, fig_dir / "fig06_zeeman_spectrum.png")
+    narrow = [r for r in rfscans if not r.wide and r.fit is not None]
+    if narrow:
+        dBm = [r.rf_power_dBm for r in narrow if r.rf_power_dBm is not None]
+        mid = float(np.median(dBm)) if dBm else 0.0
+        rep_rf = min(narrow, key=lambda r: (abs(r.light_power_uW - 12.0),
+                                            abs((r.rf_power_dBm if r.rf_power_dBm is not None else mid) - mid)))
+        paths["fig7"] = figures.rf_spectrum(rep_rf, opts.reference_hz, fig_dir / "fig07_rf_spectrum.png")
+        ordered_rf = sorted(narrow, key=lambda r: (r.rf_power_dBm if r.rf_power_dBm is not None else -999,
+                                                   r.light_power_uW))
+        paths["fig7_all"] = figures.rf_overview(ordered_rf, opts.reference_hz, fig_dir / "fig07_all_rf_spectra.png")
+    if hf is not None and hf.groups:
+        paths["fig9"] = figures.hyperfine_vs_light(hf, fig_dir / "fig09_hyperfine_vs_light.png")
+        if any(g.fwhm_fit is not None for g in hf.groups):
+            paths["fig10"] = figures.hyperfine_vs_rf(hf, fig_dir / "fig10_hyperfine_vs_rf.png")
+    return paths
+
+
+def _remove_old_figures(out: Path) -> None:
+    """Remove the figures an earlier analysis wrote here (ours are figures/fig*.png), so the
+    folder never shows a figure that the new report.md does not describe."""
+    fig_dir = out / FIGURE_DIR
+    if fig_dir.is_dir():
+        for old in fig_dir.glob("fig*.png"):
+            old.unlink()
+
+
+# -- the summary document ----------------------------------------------------------------------
+
+def _document(paths: Sequence[str | Path], opts: AnalysisOptions,
+              records: list[ScanRecord], zeeman: dict[str, ZeemanResult], bscans: list[BScanResult],
+              rfscans: list[RfScanResult], hf: HyperfineResult | None, budget: list[BudgetRow],
+              figure_paths: dict[str, Path], out: Path) -> dict[str, Any]:
+    primary = _primary_zeeman(zeeman)
+    measured = {
+        "nmor_gamma_hz": None if primary is None or primary.extrapolation is None
+        else {"value": primary.gamma_hz, "error": primary.gamma_err_hz, "units": "Hz"},
+        "hf_fwhm_hz": None if hf is None or hf.fwhm_fit is None
+        else {"value": hf.fwhm_hz, "error": hf.fwhm_err_hz, "units": "Hz"},
+        "hf_shift_hz": None if hf is None or hf.center_fit is None
+        else {"value": hf.shift_hz, "error": hf.shift_err_hz, "units": "Hz"},
+    }
+    doc = {
+        "kmor_summary_version": SUMMARY_VERSION,
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "inputs": [str(p) for p in paths],
+        "options": dataclasses.asdict(opts),
+        "primary_zeeman_line": None if primary is None else primary.line,
+        "zeeman": {line: z.as_dict() for line, z in zeeman.items()},
+        "bscans": [b.as_dict() for b in bscans],
+        "hyperfine": None if hf is None else hf.as_dict(),
+        "rfscans": [r.as_dict(opts.reference_hz) for r in rfscans],
+        "budget": {"rows": [row.as_dict() for row in budget], "measured": measured,
+                   "note": "inputs not given as options are the paper's (relaxation_budget defaults); "
+                           "the measured 0-0 shift is used for the adiabatic phase when available"},
+        "scans": [r.as_dict() for r in records],
+        "failed": [{"file": r.file, "reason": r.reason} for r in records if r.outcome == "failed"],
+        "figures": {k: os.path.relpath(p, out) for k, p in figure_paths.items()},
+    }
+    return _jsonable(doc)
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types; NaN and infinities become None (strict JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+# -- files -------------------------------------------------------------------------------------
+
+def _check_out_dir(out: Path, files: list[Path]) -> None:
+    """The report never goes into a folder holding the scans (or below one)."""
+    if out.exists() and not out.is_dir():
+        raise AnalysisInputError(out, "report folder is an existing file")
+    target = out.resolve()
+    for folder in {f.resolve().parent for f in files}:
+        if target == folder or folder in target.parents:
+            raise AnalysisInputError(out, f"report folder is inside the data folder {folder}; "
+                                          "choose a folder outside the run folders")
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Replace `path` in one step (a reader never sees half a file)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# -- report.md ---------------------------------------------------------------------------------
+
+def render_report(doc: dict[str, Any]) -> str:
+    """The Markdown report for a summary document (what summary.json holds): results first, then
+    the figures, the per-scan tables and the list of scans with their outcome."""
+    names = _short_names([s["file"] for s in doc["scans"]])
+    figs = doc.get("figures", {})
+    out: list[str] = ["# kmor analysis report", ""]
+    out.append(f"Analysed {len(doc['scans'])} scan file(s) on {doc['created_utc']} from: "
+               + ", ".join(f"`{p}`" for p in doc["inputs"]) + ".")
+    n_failed = len(doc["failed"])
+    if n_failed:
+        out.append(f"**{n_failed} scan(s) could not be analysed**; see [Scans](#scans).")
+    out += ["", "## Results", "", "| quantity | value | error | units | from |", "|---|---|---|---|---|"]
+    for line, z in doc["zeeman"].items():
+        n = len(z["files"])
+        out.append(_row(f"NMOR width at zero light, DeltaB0 ({line})", z["delta_b0_uG"], f"{n} B scans"))
+        out.append(_row(f"Zeeman relaxation gamma/2pi ({line})", z["gamma_hz"], f"{n} B scans"))
+        if z["delta_b0_uG"] is None:
+            out.append(f"| ({line}: {z['note']}) | | | | |")
+    hf = doc["hyperfine"]
+    if hf is not None:
+        n = len(hf["files"])
+        out.append(_row("0-0 intrinsic FWHM (paper procedure)", hf["fwhm_hz"], f"{n} rf scans"))
+        out.append(_row("0-0 shift from 461,719,720.1 Hz (paper procedure)", hf["shift_hz"], f"{n} rf scans"))
+        model = hf["model_based"]
+        out.append(_row("0-0 intrinsic FWHM (model-based alternative, FWHM^2)", model["fwhm_hz"],
+                        f"{sum(len(z['files']) for z in model['zero_rf'])} rf scans"))
+        out.append(_row("0-0 shift, centre of all scans vs light only",
+                        hf["center_all_scans_vs_light"]["shift_hz"], "all narrow rf scans"))
+        if hf["quadratic_zeeman_hz"] is not None:
+            out.append(_row("second-order Zeeman shift in the measured centre", hf["quadratic_zeeman_hz"],
+                            "Breit-Rabi at the scans' Bz"))
+        for note in hf["notes"]:
+            out.append(f"| (0-0: {note}) | | | | |")
+    text = ("Errors of the extrapolations are inflated so that the reduced chi-square is 1 when it "
+            "exceeds 1, as in the paper.")
+    if hf is not None:
+        text += (" The paper procedure extrapolates linearly in light power and then in rf power; the "
+                 "model-based alternative (FWHM^2 linear in rf power, then FWHM linear in light power) is "
+                 "exact for the two-level line shape and shows how much the linear procedure is biased at "
+                 "the rf powers used.")
+    out += ["", text, ""]
+    out += _zeeman_section(doc, names, figs)
+    out += _hyperfine_section(doc, names, figs)
+    out += _budget_section(doc)
+    out += _scans_section(doc, names)
+    out += ["## Options", "", "```json", json.dumps(doc["options"], indent=1), "```", ""]
+    return "\n".join(out)
+
+
+def _zeeman_section(doc: dict[str, Any], names: dict[str, str], figs: dict[str, str]) -> list[str]:
+    if not doc["bscans"]:
+        return []
+    out = ["## Zeeman relaxation (B scans)", ""]
+    for key, caption in (("fig3", "Fig. 3: rotation versus field with the dispersive fit"),):
+        if key in figs:
+            out += [f"![{caption}]({figs[key]})", "", f"*{caption}.*", ""]
+    for line in doc["zeeman"]:
+        key = f"fig4_{line}"
+        if key in figs:
+            caption = f"Fig. 4 ({line}): widths versus light power and the straight line to zero power"
+            out += [f"![{caption}]({figs[key]})", "", f"*{caption}.*", ""]
+    if "fig5" in figs:
+        caption = "Fig. 5: the nested curve at the highest power, two-component fit"
+        out += [f"![{caption}]({figs['fig5']})", "", f"*{caption}.*", ""]
+    out += ["| scan | line | light (uW) | width (uG) | down (uG) | up (uG) | centre (uG) | points | notes |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for b in doc["bscans"]:
+        sweeps = b["sweeps"]
+        nested = ""
+        if b["nested"] is not None:
+            nested = "nested: " + ", ".join(f"{c['width_uG']:.3g} uG" for c in b["nested"]["components"])
+        excluded = sum(b["excluded_points"].values())
+        notes = "; ".join(filter(None, [nested, f"{excluded} points excluded "
+                                        f"({', '.join(f'{k}: {v}' for k, v in b['excluded_points'].items())})"
+                                        if excluded else "", *b["notes"]]))
+        out.append(f"| {names[b['file']]} | {b['line']} | {b['light_power_uW']:.3g} | "
+                   f"{_pm(b['width_uG'])} | {_pm_fit(sweeps.get('down'))} | {_pm_fit(sweeps.get('up'))} | "
+                   f"{_pm(b['center_uG'])} | {b['n_points_fitted']} | {notes} |")
+    if "fig3_all" in figs:
+        out += ["", f"![every B scan with its fit]({figs['fig3_all']})", "", "*Every B scan with its fit.*"]
+    return out + [""]
+
+
+def _hyperfine_section(doc: dict[str, Any], names: dict[str, str], figs: dict[str, str]) -> list[str]:
+    if not doc["rfscans"]:
+        return []
+    out = ["## Hyperfine relaxation (rf scans)", ""]
+    for key, caption in (("fig7", "Fig. 7: an averaged 0-0 spectrum with its Lorentzian"),
+                         ("fig9", "Fig. 9: widths and centres versus light power, per rf power"),
+                         ("fig10", "Fig. 10: zero-light widths and centres versus rf power"),
+                         ("fig6", "Fig. 6: a wide spectrum with the resolved Zeeman components")):
+        if key in figs:
+            out += [f"![{caption}]({figs[key]})", "", f"*{caption}.*", ""]
+    hf = doc["hyperfine"]
+    if hf is not None and hf["by_rf_power"]:
+        out += ["| rf power (dBm) | rf power (mW) | zero-light FWHM (Hz) | zero-light centre - ref (Hz) | "
+                "scans | note |", "|---|---|---|---|---|---|"]
+        for g in hf["by_rf_power"]:
+            out.append(f"| {g['rf_power_dBm']:.4g} | {g['rf_power_mW']:.3g} | {_pm(g['zero_light_fwhm_hz'])} | "
+                       f"{_pm(g['zero_light_center_minus_reference_hz'])} | {len(g['light_power_uW'])} | "
+                       f"{g['note']} |")
+        out.append("")
+    out += ["| scan | light (uW) | rf (dBm) | FWHM (Hz) | centre - ref (Hz) | frequencies x repeats | notes |",
+            "|---|---|---|---|---|---|---|"]
+    for r in doc["rfscans"]:
+        if r["wide"]:
+            fwhm = "wide: " + ", ".join(f"{ln['center_minus_reference_hz']['value']:+.0f}" for ln in r["lines"])
+            centre = ""
+        else:
+            fwhm, centre = _pm(r["fwhm_hz"]), _pm(r["center_minus_reference_hz"])
+        rf = "?" if r["rf_power_dBm"] is None else f"{r['rf_power_dBm']:.4g}"
+        out.append(f"| {names[r['file']]} | {r['light_power_uW']:.3g} | {rf} | {fwhm} | {centre} | "
+                   f"{r['n_frequencies']} x {r['repeats_max']} | {'; '.join(r['notes'])} |")
+    if "fig7_all" in figs:
+        out += ["", f"![every 0-0 spectrum with its fit]({figs['fig7_all']})", "",
+                "*Every 0-0 spectrum with its fit.*"]
+    return out + [""]
+
+
+def _budget_section(doc: dict[str, Any]) -> list[str]:
+    out = ["## Relaxation budget", "", doc["budget"]["note"] + ".", "",
+           "| quantity | value | units | equation | source |", "|---|---|---|---|---|"]
+    for row in doc["budget"]["rows"]:
+        out.append(f"| {row['name']} | {row['value']:.4g} | {row['units']} | {row['equation']} | {row['source']} |")
+    measured = doc["budget"]["measured"]
+    out += ["", "Measured here: " + "; ".join(
+        f"{k} = {_pm(v)} {v['units']}" for k, v in measured.items() if v is not None) or "nothing", ""]
+    return out
+
+
+def _scans_section(doc: dict[str, Any], names: dict[str, str]) -> list[str]:
+    out = ["## Scans", "", "| scan | kind | file status | points | outcome | result | reason |",
+           "|---|---|---|---|---|---|---|"]
+    for s in doc["scans"]:
+        outcome = f"**{s['outcome']}**" if s["outcome"] == "failed" else s["outcome"]
+        out.append(f"| {names[s['file']]} | {s['kind']} | {s['status']} | {s['n_points']} | {outcome} | "
+                   f"{s['result']} | {_cell(s['reason'])} |")
+    if doc["failed"]:
+        out += ["", "### Failed to analyse", ""]
+        out += [f"- `{f['file']}`: {f['reason']}" for f in doc["failed"]]
+    return out + [""]
+
+
+def _short_names(files: list[str]) -> dict[str, str]:
+    """Scan files shown as run-folder/name when they share a parent tree."""
+    if not files:
+        return {}
+    parents = [str(Path(f).parent) for f in files]
+    root = Path(os.path.commonpath(parents)) if len(set(parents)) > 1 else Path(parents[0]).parent
+    return {f: os.path.relpath(f, root) for f in files}
+
+
+def _row(name: str, value: dict[str, Any] | None, source: str) -> str:
+    if value is None:
+        return f"| {name} | not determined | | | |"
+    err = value.get("error")
+    return (f"| {name} | {_num(value['value'])} | {'' if err is None else _num(err)} | {value['units']} | "
+            f"{source} |")
+
+
+def _num(x: float | None) -> str:
+    return "" if x is None else f"{x:.4g}"
+
+
+def _pm(value: dict[str, Any] | None) -> str:
+    if value is None or value.get("value") is None:
+        return "-"
+    err = value.get("error")
+    return f"{value['value']:.4g}" + ("" if err is None else f" +- {err:.2g}")
+
+
+def _pm_fit(fit: dict[str, Any] | None) -> str:
+    return "-" if fit is None else f"{fit['width_uG']:.4g} +- {fit['width_err_uG']:.2g}"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
