@@ -1,0 +1,224 @@
+"""The durable batch queue of a run folder: `queue.json` (what to do) + `queue.journal` (what
+happened), so `--resume DIR` needs nothing else.
+
+`queue.json` is written once, atomically, when the run starts: the batch and lab config text and
+every job (id, step, kind, label, parameters, estimate). `queue.journal` gets one JSON line per
+event (session started, job started, scan opened, job done with its result and the context later
+jobs need, job stopped, run finished), appended and fsynced before the call returns. Appending
+costs the same for the 1st and the 1000th job (rewriting a whole state file each time would grow
+with the batch); a line torn by a crash is ignored when the journal is replayed.
+
+Resume rules (labscript BLACS keeps its queue the same way): done jobs are skipped; a job found
+running/aborted/failed is checked against its files: if the scan it opened is complete on disk
+(killed after closing the file but before the journal line), the job counts as done and its
+result is read back from the scan's `result_json`; otherwise the job runs again in a new scan
+file and the partial file is listed as superseded. So the complete scans of a resumed batch are
+the same set as those of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from kmor.storage import load_json, read_scan, save_json_atomic
+from kmor.storage.errors import StorageError
+
+log = logging.getLogger("kmor.sequences.queue")
+QUEUE_FILE = "queue.json"
+JOURNAL_FILE = "queue.journal"
+FORMAT = "kmor-queue"
+VERSION = 1
+PENDING, RUNNING, DONE, FAILED, ABORTED = "pending", "running", "done", "failed", "aborted"
+
+
+class QueueState:
+    """The queue of one run folder: `data` is queue.json plus the replayed journal (job status,
+    scans, results, context, sessions). Every mutation is on disk before it returns."""
+
+    def __init__(self, run_dir: Path, data: dict[str, Any]) -> None:
+        self.run_dir = Path(run_dir)
+        self.data = data
+        self._by_id = {job["id"]: job for job in data["jobs"]}
+        self._torn_tail = False   # the journal ends inside a line (killed while appending)
+
+    @property
+    def path(self) -> Path:
+        return self.run_dir / QUEUE_FILE
+
+    @property
+    def journal_path(self) -> Path:
+        return self.run_dir / JOURNAL_FILE
+
+    @classmethod
+    def create(cls, run_dir: Path, *, batch_file: str, batch_text: str, config_source: str,
+               config_text: str, name: str, jobs: list[dict[str, Any]]) -> QueueState:
+        static = {"format": FORMAT, "version": VERSION, "name": name, "batch_file": batch_file,
+                  "batch_text": batch_text, "config_source": config_source,
+                  "config_text": config_text, "created_unix_s": time.time(), "jobs": jobs}
+        save_json_atomic(Path(run_dir) / QUEUE_FILE, static)
+        return cls(run_dir, _initial(static))
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> QueueState:
+        run_dir = Path(run_dir)
+        static = load_json(run_dir / QUEUE_FILE)
+        if not isinstance(static, dict) or static.get("format") != FORMAT:
+            raise StorageError(run_dir / QUEUE_FILE, "not a kmor batch queue")
+        if static.get("version", 0) > VERSION:
+            raise StorageError(run_dir / QUEUE_FILE, f"queue format {static.get('version')} is newer than this kmor")
+        state = cls(run_dir, _initial(static))
+        records, state._torn_tail = _read_journal(run_dir / JOURNAL_FILE)
+        for record in records:
+            state._apply(record)
+        return state
+
+    # ------------------------------------------------------------------ journal
+    def _log(self, record: dict[str, Any]) -> None:
+        record = {"t": time.time(), **record}
+        line = json.dumps(record, default=float, allow_nan=True) + "\n"
+        if self._torn_tail:   # finish the torn line so this record starts a line of its own
+            line = "\n" + line
+            self._torn_tail = False
+        try:
+            with open(self.journal_path, "a", encoding="utf-8") as f:
+                f.write(line)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise StorageError(self.journal_path, f"could not record the queue state: {e}") from e
+        self._apply(record)
+
+    def _apply(self, r: dict[str, Any]) -> None:
+        kind = r.get("event")
+        job = self._by_id.get(r.get("job", ""))
+        if kind == "session":
+            self.data["sessions"].append({"started_unix_s": r["t"], "resumed": r["resumed"]})
+            self.data["status"] = RUNNING
+        elif kind == "job_started" and job is not None:
+            job["status"], job["message"] = RUNNING, ""
+            job["attempts"] += 1
+        elif kind == "scan_opened" and job is not None:
+            job["scans"].append(r["scan"])
+        elif kind == "job_done" and job is not None:
+            job["status"], job["result"] = DONE, r.get("result")
+            if "context" in r:
+                self.data["context"] = r["context"]
+        elif kind == "job_stopped" and job is not None:
+            job["status"], job["message"] = r["status"], r.get("message", "")
+            if "context" in r:
+                self.data["context"] = r["context"]
+        elif kind == "job_reset" and job is not None:
+            job["status"] = PENDING
+            for name in r.get("superseded", []):
+                if name not in self.data["superseded_scans"]:
+                    self.data["superseded_scans"].append(name)
+        elif kind == "finished":
+            self.data["status"], self.data["message"] = r["status"], r.get("message", "")
+            if self.data["sessions"]:
+                self.data["sessions"][-1].update(ended_unix_s=r["t"], status=r["status"])
+
+    # ------------------------------------------------------------------ jobs
+    @property
+    def jobs(self) -> list[dict[str, Any]]:
+        return self.data["jobs"]
+
+    @property
+    def context(self) -> dict[str, Any]:
+        return self.data["context"]
+
+    def pending_jobs(self) -> list[dict[str, Any]]:
+        return [j for j in self.jobs if j["status"] != DONE]
+
+    def start_session(self, resumed: bool) -> None:
+        self._log({"event": "session", "resumed": resumed})
+
+    def job_started(self, job: dict[str, Any]) -> None:
+        self._log({"event": "job_started", "job": job["id"]})
+
+    def scan_opened(self, job: dict[str, Any], path: str) -> None:
+        self._log({"event": "scan_opened", "job": job["id"], "scan": Path(path).name})
+
+    def job_done(self, job: dict[str, Any], result: Any, context: dict[str, Any]) -> None:
+        self._log({"event": "job_done", "job": job["id"], "result": result, "context": context})
+
+    def job_stopped(self, job: dict[str, Any], status: str, message: str, context: dict[str, Any]) -> None:
+        """The job ended without completing: status "aborted" (runs again on resume) or "failed"."""
+        self._log({"event": "job_stopped", "job": job["id"],
+                   "status": ABORTED if status == ABORTED else FAILED, "message": message,
+                   "context": context})
+
+    def finish(self, status: str, message: str = "") -> None:
+        self._log({"event": "finished", "status": status, "message": message})
+
+    # ------------------------------------------------------------------ resume
+    def reconcile(self) -> list[str]:
+        """Make the queue agree with the files after a crash (see the module doc); returns notes."""
+        notes = []
+        for job in self.jobs:
+            if job["status"] not in (RUNNING, FAILED, ABORTED):
+                continue
+            last = job["scans"][-1] if job["scans"] else None
+            scan = _read(self.run_dir / last) if last else None
+            if scan is not None and scan.status == "complete" and "result_json" in scan.arrays:
+                context = dict(self.context)
+                result = json.loads(str(scan.arrays["result_json"][()]))
+                _recover_context(context, job["kind"], result)
+                self._log({"event": "job_done", "job": job["id"], "result": result, "context": context})
+                notes.append(f"{job['id']}: its scan {last} completed before the interruption; kept")
+                continue
+            previous = job["status"]
+            self._log({"event": "job_reset", "job": job["id"], "superseded": list(job["scans"])})
+            notes.append(f"{job['id']}: {'interrupted' if previous == RUNNING else previous}; will run again"
+                         + (f" (partial scan {last} superseded)" if last else ""))
+        return notes
+
+    def complete_scans(self) -> list[str]:
+        """Scan files of done jobs, in job order."""
+        return [j["scans"][-1] for j in self.jobs if j["status"] == DONE and j["scans"]]
+
+
+def _initial(static: dict[str, Any]) -> dict[str, Any]:
+    data = dict(static)
+    data["jobs"] = [dict(job, status=PENDING, attempts=0, scans=[], result=None, message="")
+                    for job in static["jobs"]]
+    data.update(status=PENDING, message="", sessions=[], context={}, superseded_scans=[])
+    return data
+
+
+def _read_journal(path: Path) -> tuple[list[dict[str, Any]], bool]:
+    """The journal's records, and whether it ends inside a line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return [], False
+    except OSError as e:
+        raise StorageError(path, f"could not read the queue journal: {e}") from e
+    lines = text.splitlines()
+    records = []
+    for n, line in enumerate(lines):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            # only a run killed while appending leaves a partial line (later lines start afresh)
+            log.warning("%s: ignoring line %d, torn by an interruption: %.60r", path, n + 1, line)
+    return records, bool(text) and not text.endswith("\n")
+
+
+def _read(path: Path) -> Any:
+    try:
+        return read_scan(path)
+    except StorageError:
+        return None
+
+
+def _recover_context(context: dict[str, Any], kind: str, result: Any) -> None:
+    """Context entries that a recovered job would have set."""
+    if kind == "lock_point_search":
+        context["lock_point"] = result
+    elif kind == "zeroing":
+        context["zeroing"] = result

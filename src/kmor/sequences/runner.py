@@ -1,0 +1,254 @@
+"""Run a batch file unattended: the functions behind `kmor run`, `kmor run --resume` and
+`kmor check`.
+
+    plan = check_batch("config/sequences/paper.toml", load_config())   # no hardware touched
+    print(plan.summary())
+    result = run_batch("config/sequences/paper.toml", load_config(), progress=print_event)
+    result = run_batch(None, load_config(), resume_dir=result.run_dir)  # after an interruption
+
+A run folder holds the scans (00001-bscan.h5, ...), queue.json (the durable queue) and run.log.
+The first Ctrl-C or SIGTERM stops after the current point with everything saved (a second one
+stops at once); every exit leaves the apparatus safe (rf off, coils ramped to zero).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import kmor
+from kmor.config.files import LoadedConfig
+from kmor.config.loader import ConfigError
+from kmor.sequences import events as ev
+from kmor.sequences.batch import Batch, load_batch, params_from_dict, parse_batch_text
+from kmor.sequences.bscan import run_bscan
+from kmor.sequences.engine import Engine
+from kmor.sequences.events import Event, EventBus
+from kmor.sequences.laser import LaserSetupParams, setup_laser
+from kmor.sequences.lock import acquire_lock, restore_lock
+from kmor.sequences.lockpoint import search_lock_point
+from kmor.sequences.queue import DONE, QueueState
+from kmor.sequences.recorder import HDF5Recorder
+from kmor.sequences.rfscan import run_rfscan
+from kmor.sequences.zeroing import zero_transverse_fields
+from kmor.storage import new_run_dir
+
+log = logging.getLogger("kmor.sequences.runner")
+LOG_FILE = "run.log"
+
+SEQUENCES: dict[str, Callable[..., Any]] = {
+    "laser": setup_laser, "lock": acquire_lock, "lock_point_search": search_lock_point,
+    "zeroing": zero_transverse_fields, "bscan": run_bscan, "rfscan": run_rfscan,
+}
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """How a batch run ended: status "complete" | "aborted" | "failed", the run folder, the
+    complete scans (file names, in job order), and a message."""
+
+    status: str
+    run_dir: Path
+    scans: list[str]
+    message: str = ""
+
+
+def check_batch(path: str | Path, loaded_config: LoadedConfig) -> Batch:
+    """Validate a batch file whole against the schema and the lab's limits without touching any
+    hardware; `Batch.estimate_s` is its duration (lab time) and `Batch.summary()` a description.
+    Raises ConfigError naming the file and the dotted key."""
+    return load_batch(path, loaded_config.config)
+
+
+def run_batch(path: str | Path | None, loaded_config: LoadedConfig, *,
+              resume_dir: str | Path | None = None,
+              progress: Callable[[Event], None] | None = None,
+              station: Any = None, data_dir: str | Path | None = None,
+              subscribers: list[Callable[[Event], None]] | None = None,
+              engine_ready: Callable[[Engine], None] | None = None) -> BatchResult:
+    """Run a batch file (or continue the one in `resume_dir`) to the end.
+
+    The batch is validated before anything is touched. `progress(event)` gets every event on its
+    own thread (slow consumers lose point events, never lifecycle ones). `station`: an already
+    built station (default: build one from the config and close it at the end). `data_dir`
+    overrides lab.data_dir. `subscribers` are called synchronously in the acquisition thread (test
+    hooks). `engine_ready(engine)` is called once the engine exists (e.g. a GUI keeps it to
+    pause/resume/abort). Returns a BatchResult; a failure raises after the queue and the scan
+    files are saved and the apparatus is safe, with `exc.run_dir` set and a note saying how to
+    resume."""
+    config = loaded_config.config
+    if resume_dir is not None:
+        queue = QueueState.load(resume_dir)
+        batch = parse_batch_text(queue.data["batch_text"], queue.data["batch_file"], config)
+        _check_same_jobs(batch, queue)
+        notes = queue.reconcile()
+        run_dir = queue.run_dir
+    else:
+        if path is None:
+            raise ValueError("give a batch file or resume_dir")
+        batch = load_batch(path, config)
+        run_dir = new_run_dir(data_dir if data_dir is not None else config.lab.data_dir, batch.section.name)
+        queue = QueueState.create(run_dir, batch_file=str(path), batch_text=batch.text,
+                                  config_source=loaded_config.source, config_text=loaded_config.text,
+                                  name=batch.section.name, jobs=[j.as_dict() for j in batch.jobs])
+        notes = []
+    handler, previous_level = _attach_log(run_dir)
+    try:
+        for note in notes:
+            log.info("resume: %s", note)
+        if resume_dir is not None and queue.data.get("config_text") != loaded_config.text:
+            log.warning("resume: the lab config differs from the one the batch started with (%s)",
+                        queue.data.get("config_source"))
+        if not queue.pending_jobs():
+            log.info("run %s: every job is done; nothing to resume", run_dir)
+            return BatchResult(status="complete", run_dir=run_dir, scans=queue.complete_scans(),
+                               message="nothing left to do")
+        return _run(queue, batch, loaded_config, run_dir, progress, station, subscribers,
+                    engine_ready, resumed=resume_dir is not None)
+    finally:
+        logging.getLogger("kmor").removeHandler(handler)
+        logging.getLogger("kmor").setLevel(previous_level)
+        handler.close()
+
+
+def _run(queue: QueueState, batch: Batch, loaded: LoadedConfig, run_dir: Path,
+         progress: Callable[[Event], None] | None, station: Any,
+         subscribers: list[Callable[[Event], None]] | None,
+         engine_ready: Callable[[Engine], None] | None, *, resumed: bool) -> BatchResult:
+    own_station = station is None
+    if own_station:
+        from kmor.station import build_station
+        station = build_station(loaded)
+    bus = EventBus()
+    for callback in subscribers or []:
+        bus.subscribe(callback, synchronous=True, name="hook")
+    if progress is not None:
+        bus.subscribe(progress, name="progress")
+    engine = Engine(station, recorder=HDF5Recorder(run_dir, config_text=loaded.text,
+                                                   kmor_version=kmor.__version__),
+                    bus=bus, kmor_version=kmor.__version__)
+    engine.context.update(queue.context)
+    current: dict[str, Any] = {"job": None}
+
+    def on_scan_started(event: Event) -> None:
+        if event.kind == ev.SCAN_STARTED and current["job"] is not None:
+            queue.scan_opened(current["job"], event.scan)
+
+    bus.subscribe(on_scan_started, synchronous=True, name="queue")
+    engine.remaining_s = lambda: _remaining_s(queue, current, engine)
+    if engine_ready is not None:
+        engine_ready(engine)
+    queue.start_session(resumed)
+    log.info("run %s: %d jobs, %d to do", run_dir, len(queue.jobs), len(queue.pending_jobs()))
+    status, message = "failed", ""
+    try:
+        with engine.signals_stop_at_point_boundary():
+            outcome = engine.run(lambda e: _plan(e, queue, current, resumed),
+                                 message=f"batch {batch.section.name}")
+        status, message = outcome.status, outcome.message
+    except BaseException as exc:
+        status, message = ("aborted" if isinstance(exc, (KeyboardInterrupt, SystemExit)) else "failed"), \
+            f"{type(exc).__name__}: {exc}"
+        exc.add_note(f"run folder: {run_dir} (continue with: kmor run --resume {run_dir})")
+        exc.run_dir = run_dir  # type: ignore[attr-defined]
+        raise
+    finally:
+        if current["job"] is not None and current["job"]["status"] != DONE:
+            queue.job_stopped(current["job"], status, message, engine.context)
+        queue.finish(status, message)
+        log.info("run ended: %s %s", status, message)
+        bus.close()
+        if own_station:
+            station.close()
+    return BatchResult(status=status, run_dir=run_dir, scans=queue.complete_scans(), message=message)
+
+
+def _plan(engine: Engine, queue: QueueState, current: dict[str, Any], resumed: bool) -> None:
+    station = engine.station
+    prepare = getattr(station, "prepare", None)
+    if callable(prepare):
+        prepare()
+    if resumed:
+        _restore(engine)
+    jobs = queue.jobs
+    for n, job in enumerate(jobs):
+        if job["status"] == DONE:
+            continue
+        engine.checkpoint()
+        current["job"] = job
+        current["after_s"] = sum(j["estimate_s"] for j in jobs[n + 1:] if j["status"] != DONE)
+        engine.progress = {"step": job["step"], "n_steps": max(j["step"] for j in jobs) + 1,
+                           "label": job["label"], "job": n, "n_jobs": len(jobs)}
+        queue.job_started(job)
+        engine.publish(ev.STEP_STARTED, message=job["label"], info={"job": job["id"]})
+        params = params_from_dict(job["kind"], job["params"])
+        log.info("job %s (%s): %s", job["id"], job["key"], job["label"])
+        result = _run_job(engine, job["kind"], params, job["label"])
+        queue.job_done(job, result, engine.context)
+        if job["kind"] in ("lock", "lock_point_search", "zeroing"):
+            log.info("job %s result: %s", job["id"], _brief(result))
+        engine.publish(ev.STEP_FINISHED, message=job["label"], status="complete", info={"job": job["id"]})
+        current["job"] = None
+
+
+def _run_job(engine: Engine, kind: str, params: Any, label: str) -> Any:
+    if kind in ("bscan", "rfscan", "zeroing", "lock_point_search"):
+        return SEQUENCES[kind](engine, params, label=label)
+    return SEQUENCES[kind](engine, params)
+
+
+def _restore(engine: Engine) -> None:
+    """After --resume: bring the apparatus back to where the batch left it (laser, fields, lock)."""
+    ctx = engine.context
+    st = engine.station
+    if "laser" in ctx:
+        setup_laser(engine, LaserSetupParams(**ctx["laser"]["params"]))
+    if "zeroing" in ctx:
+        st.coils.set_fields_uG(ctx["zeroing"]["fields_uG"])
+    if "lock" in ctx:
+        restore_lock(engine, ctx["lock"])
+    elif "lock_point" in ctx:
+        st.laser.piezo_pct = ctx["lock_point"]["piezo_pct"]
+
+
+def _brief(result: Any) -> str:
+    if not isinstance(result, dict):
+        return str(result)
+    keep = {k: v for k, v in result.items() if k != "params"}
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in keep.items())
+
+
+def _remaining_s(queue: QueueState, current: dict[str, Any], engine: Engine) -> float:
+    """Estimated lab time left (s): the jobs after the current one, plus the current one's
+    estimate scaled by the fraction of its scan still to do (cheap: called at every point)."""
+    job = current["job"]
+    if job is None:
+        return sum(j["estimate_s"] for j in queue.jobs if j["status"] != DONE)
+    scan = engine._scan
+    fraction = scan.n_points / scan.total if scan is not None and scan.total else 0.0
+    return current["after_s"] + job["estimate_s"] * (1.0 - min(fraction, 1.0))
+
+
+def _check_same_jobs(batch: Batch, queue: QueueState) -> None:
+    stored = [(j["id"], j["kind"], j["params"]) for j in queue.jobs]
+    now = [(j.id, j.kind, dataclasses.asdict(j.params)) for j in batch.jobs]
+    if stored != now:
+        raise ConfigError(str(queue.path), "jobs", "the stored batch no longer expands to the stored jobs "
+                          "(kmor version change?); cannot resume safely")
+
+
+def _attach_log(run_dir: Path) -> tuple[logging.Handler, int]:
+    """run.log beside the data: INFO and above from every kmor logger."""
+    handler = logging.FileHandler(run_dir / LOG_FILE, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    logger = logging.getLogger("kmor")
+    previous = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    return handler, previous
