@@ -16,7 +16,7 @@ def kmor_cmd(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
 def test_help_lists_commands():
     out = kmor_cmd("--help")
     assert out.returncode == 0
-    for command in ("config", "sim"):
+    for command in ("run", "check", "analyze", "gui", "config", "sim"):
         assert command in out.stdout
 
 
@@ -46,3 +46,37 @@ def test_sim_describe_shows_the_model():
     assert "sim.physics.nmor.intrinsic_width_uG" in text
     assert "Larmor" in text and "0.70" in text
     assert "cm^-3" in text
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_check_prints_duration_without_hardware():
+    out = kmor_cmd("check", str(REPO / "config" / "sequences" / "paper.toml"))
+    assert out.returncode == 0, out.stderr
+    assert "valid batch 'paper'" in out.stdout and "estimated duration" in out.stdout
+
+
+def test_check_names_file_and_key_of_a_limit_violation(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text((REPO / "config" / "sequences" / "demo.toml").read_text().replace(
+        "light_power_uW = 10.0", "light_power_uW = 500.0", 1))
+    out = kmor_cmd("check", str(bad))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert str(bad) in out.stderr and "steps[1].light_power_uW" in out.stderr
+
+
+def test_run_needs_a_sequence_or_resume():
+    out = kmor_cmd("run")
+    assert out.returncode == 2 and "--resume" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_run_then_analyze_the_demo(tmp_path):
+    out = kmor_cmd("run", str(REPO / "config" / "sequences" / "demo.toml"), "--data-dir", str(tmp_path / "data"))
+    assert out.returncode == 0, out.stderr
+    run_dir = next((tmp_path / "data").iterdir())
+    assert sorted(p.suffix for p in run_dir.iterdir() if p.suffix == ".h5")
+    assert (run_dir / "run.log").exists()
+    report = kmor_cmd("analyze", str(run_dir), "--out", str(tmp_path / "report"))
+    assert report.returncode == 0, report.stderr
+    assert (tmp_path / "report" / "summary.json").exists() and "report:" in report.stdout

@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"kmor {kmor.__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_run_command(commands)
+    _add_check_command(commands)
+    _add_analyze_command(commands)
+    _add_gui_command(commands)
     _add_config_command(commands)
     _add_sim_command(commands)
     return parser
@@ -50,6 +54,38 @@ def _add_config_command(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("config", help="validate a lab configuration file and print its settings")
     p.add_argument("config", nargs="?", help="lab config TOML (default: the embedded simulated lab)")
     p.set_defaults(handler=_cmd_config)
+
+
+def _add_run_command(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("run", help="run a sequence file (a batch of steps) and record it to HDF5")
+    p.add_argument("sequence", nargs="?", help="sequence TOML, e.g. config/sequences/paper.toml")
+    p.add_argument("--config", help="lab config TOML (default: the embedded simulated lab)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the interrupted batch recorded in RUN_DIR")
+    p.add_argument("--data-dir", help="where to create the run folder (default: lab.data_dir of the config)")
+    p.set_defaults(handler=_cmd_run)
+
+
+def _add_check_command(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("check", help="validate a sequence file against the lab's limits and print its duration")
+    p.add_argument("sequence", help="sequence TOML")
+    p.add_argument("--config", help="lab config TOML (default: the embedded simulated lab)")
+    p.set_defaults(handler=_cmd_check)
+
+
+def _add_gui_command(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("gui", help="open the lab window (the simulated lab in real time without --config)")
+    p.add_argument("--config", help="lab config TOML (default: the embedded simulated lab)")
+    p.add_argument("--speed", type=float, help="simulated lab only: x real time (default 1; 0 = full speed)")
+    p.set_defaults(handler=_cmd_gui)
+
+
+def _add_analyze_command(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("analyze", help="fit run folders or scan files; write summary.json, report.md and figures")
+    p.add_argument("paths", nargs="+", metavar="RUN_DIR_OR_FILE", help="run folders and/or scan .h5 files")
+    p.add_argument("--out", required=True, metavar="REPORT_DIR", help="folder for the report (created if needed)")
+    p.add_argument("--zeeman-max-power", type=float, default=10.0, metavar="UW",
+                   help="largest light power (uW) in the linear Zeeman extrapolation (default 10, as the paper)")
+    p.set_defaults(handler=_cmd_analyze)
 
 
 def _add_sim_command(commands: argparse._SubParsersAction) -> None:
@@ -75,6 +111,59 @@ def _cmd_config(args: argparse.Namespace) -> int:
     for s in iter_settings(loaded.config):
         units = f" {s.units}" if s.units else ""
         print(f"  {s.key} = {format_value(s.value)}{units}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from kmor.config.files import load_config
+    from kmor.drivers.errors import InstrumentError
+    from kmor.sequences import SequenceError, TextProgress, run_batch
+    from kmor.storage import StorageError
+
+    if (args.sequence is None) == (args.resume is None):
+        print("kmor: error: give a SEQUENCE file to run, or --resume RUN_DIR (not both)", file=sys.stderr)
+        return EXIT_USER_ERROR
+    loaded = load_config(args.config)
+    try:
+        result = run_batch(args.sequence, loaded, resume_dir=args.resume, progress=TextProgress(),
+                           data_dir=args.data_dir)
+    except (InstrumentError, SequenceError, StorageError, OSError) as exc:
+        print(f"kmor: error: {exc}", file=sys.stderr)
+        for note in getattr(exc, "__notes__", []):
+            print(f"kmor: {note}", file=sys.stderr)
+        return 1
+    print(f"{result.status}: {len(result.scans)} scans in {result.run_dir}" + (f" ({result.message})" if result.message else ""))
+    if result.status == "complete":
+        print(f"analyse with: kmor analyze {result.run_dir} --out {result.run_dir}-report")
+        return 0
+    print(f"continue with: kmor run --resume {result.run_dir}")
+    return 130 if result.status == "aborted" else 1
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from kmor.config.files import load_config
+    from kmor.sequences import check_batch
+
+    batch = check_batch(args.sequence, load_config(args.config))
+    print(batch.summary())
+    return 0
+
+
+def _cmd_gui(args: argparse.Namespace) -> int:
+    from kmor.gui.app import main as gui_main
+
+    return gui_main(args.config, args.speed)
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from kmor.analysis import AnalysisInputError, analyze
+
+    try:
+        summary = analyze(args.paths, args.out, x_max_uW=args.zeeman_max_power)
+    except (AnalysisInputError, ValueError) as exc:
+        print(f"kmor: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    print("\n".join(summary.headline()))
     return 0
 
 

@@ -89,7 +89,8 @@ def test_off_resonant_laser_gives_no_atomic_signals():
     assert physics.polarimeter_signal_V(0.0, s) == 0
     assert physics.reference_2f_signal_V(0.0, s) == 0
     assert physics.reference_dc_V(0.0, s) == pytest.approx(2.0)          # full, unabsorbed level
-    assert physics.transmission_V(0.0, s) == pytest.approx(0.05 * physics.light_power_uW(s))
+    assert physics.transmission_V(0.0, s) == pytest.approx(
+        physics.params.optics.transmission_V_per_uW * physics.light_power_uW(s))   # unabsorbed
 
 
 def test_laser_off_or_below_threshold_means_no_light():

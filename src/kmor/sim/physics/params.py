@@ -128,7 +128,7 @@ class RfParams:
                                        doc="0-0 Rabi frequency Omega_R/2pi per sqrt(mW) of generator power")
     sigma_weight: float = param(0.3, units="", min=0.0, max=100.0,
                                 doc="rf power fraction driving sigma lines relative to pi lines (loop geometry)")
-    contrast: float = param(2e-3, units="", min=0.0, max=1.0,
+    contrast: float = param(1e-2, units="", min=0.0, max=1.0,
                             doc="largest fractional transmission change (full pumping, saturated rf, best detuning)")
     pumping_power_uW: float = param(10.0, units="uW", min=1e-3, max=1e6,
                                     doc="light power at which the pumped population difference is half its maximum")
@@ -163,7 +163,7 @@ class OpticsParams:
                                          doc="fraction of max_power left at 0 V")
     monitor_V_per_uW: float = param(0.04, units="V/uW", min=0.0, max=100.0,
                                     doc="light-power monitor photodiode per uW into the cell")
-    transmission_V_per_uW: float = param(0.05, units="V/uW", min=0.0, max=100.0,
+    transmission_V_per_uW: float = param(0.3, units="V/uW", min=0.0, max=100.0,
                                          doc="transmission photodiode per uW leaving the cell")
     transmission_rin_per_rtHz: float = param(3e-5, units="1/Hz^0.5", min=0.0, max=1.0,
                                              doc="relative intensity noise of the transmitted light (low f)")
