@@ -15,8 +15,6 @@ BASE = dict(field_range_uG=30.0, step_uG=1.0, light_power_uW=6.0, time_constant_
 
 
 def test_hardware_timed_sweep_matches_the_stepped_scan(engine, station):
-    # wire the polarimeter lock-in's CH1 output to a spare DAQ input, as in the lab
-    station.daq._ai["Dev1/ai3"] = station.sim.lockin_polarimeter.channel1_output_V
 
     def plan(e):
         laser_and_lock(e)

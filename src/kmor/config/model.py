@@ -53,6 +53,8 @@ class DaqSection:
     lock_error_ai: str = param("ai0", doc="analog input from the 2f lock-in's CH1 output (laser-lock error)")
     light_monitor_ai: str = param("ai1", doc="analog input from the light-power monitor photodiode")
     transmission_ai: str = param("ai2", doc="analog input from the transmission photodiode (rf double resonance)")
+    polarimeter_ai: str = param("", doc="analog input from the 1f lock-in's CH1 output (hardware-timed B scans); "
+                                        "empty if not wired")
     laser_control_ao: str = param("ao0", doc="analog output into the laser's frequency-control input")
     attenuator_ao: str = param("", doc="analog output driving the light attenuator; empty if there is none")
     attenuator_max_V: float = param(5.0, units="V", min=0.01, max=10.0,

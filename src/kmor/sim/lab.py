@@ -67,6 +67,8 @@ class SimLab:
             d.light_monitor_ai: lambda: self.physics.light_monitor_V(self.state()),
             d.transmission_ai: lambda: self.physics.transmission_V(self.clock.now_s(), self.state()),
         }
+        if d.polarimeter_ai:
+            sources[d.polarimeter_ai] = self.lockin_polarimeter.channel1_output_V
         noise = {d.transmission_ai: lambda: self.physics.transmission_noise_V_per_rtHz(self.state())}
         return SimDaq(self.clock, d.device, sources, noise, rng, ao_channels=ao)
 
