@@ -177,6 +177,10 @@ def fit_rfscan(scan: ScanData, reference_hz: float = K39_HFS_REFERENCE_HZ,
         index = int(np.argmin(np.abs(centers - reference_hz)))
         return RfScanResult(wide=True, multi=multi, zero_zero_index=index, notes=tuple(notes), **common)
     fit = fit_lorentzian(spectrum.freq_hz, spectrum.signal_V, spectrum.sigma_V)
+    low, high = float(spectrum.freq_hz.min()), float(spectrum.freq_hz.max())
+    if not low <= fit.center_hz <= high:
+        raise ScanProblem(f"the line is not inside the scanned frequencies: fitted centre {fit.center_hz:.1f} Hz, "
+                          f"data from {low:.1f} to {high:.1f} Hz")
     return RfScanResult(wide=False, fit=fit, notes=tuple(notes), **common)
 
 

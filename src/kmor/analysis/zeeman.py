@@ -147,6 +147,7 @@ def fit_bscan(scan: ScanData, nested_min_power_uW: float = 80.0) -> BScanResult:
     direction = _directions(scan, field_uG)[keep]
     x, y = field_uG[keep], signal[keep]
     fit = fit_nmor(x, y)
+    _require_resonance_inside(fit.center_uG, fit.width_uG, x)
     notes: list[str] = []
     sweeps: dict[str, NmorFit] = {}
     for sweep in ("down", "up"):
@@ -179,6 +180,16 @@ def fit_bscan(scan: ScanData, nested_min_power_uW: float = 80.0) -> BScanResult:
         n_points=int(keep.sum()), excluded=excluded, field_column=field_name or FIELD_COLUMNS[0],
         fit=fit, sweeps=sweeps, nested=nested, notes=tuple(notes), signal_err_median_V=err_median,
         field_uG=x, signal_V=y, direction=direction)
+
+
+def _require_resonance_inside(center_uG: float, width_uG: float, field_uG: np.ndarray) -> None:
+    """A width is only measured when both extrema of the dispersive curve lie inside the scanned
+    field range; a fragment (say, an aborted scan's first few points) gives an extrapolated guess."""
+    low, high = float(np.min(field_uG)), float(np.max(field_uG))
+    if center_uG - width_uG / 2 < low or center_uG + width_uG / 2 > high:
+        raise ScanProblem(f"the resonance is not inside the scanned field: fitted extrema at "
+                          f"{center_uG - width_uG / 2:.4g} and {center_uG + width_uG / 2:.4g} uG, "
+                          f"data from {low:.4g} to {high:.4g} uG")
 
 
 def extrapolate_widths(results: list[BScanResult], x_max_uW: float = 10.0) -> dict[str, ZeemanResult]:
