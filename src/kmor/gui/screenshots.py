@@ -87,6 +87,9 @@ def save_screenshots(out_dir: str | Path, size: tuple[int, int] = (1400, 860)) -
         for _ in range(5):
             win.tick()
             app.processEvents()
+        if panel.refresh():                     # the last redraw may still be waiting for its budget
+            panel.repaint_now()
+        app.processEvents()
         path = out / f"gui-{name}.png"
         win.grab().save(str(path))
         saved.append(path)

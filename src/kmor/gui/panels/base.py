@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
 from kmor.gui.session import IDLE, LOCKED, LOCKING, PAUSED, RUNNING, STARTING, Session
 from kmor.sequences.events import Event
+from kmor.storage import StorageError, read_scan
 
 _KIND = re.compile(r"^\d+-([A-Za-z0-9_]+)\.h5$")
 
@@ -21,6 +22,21 @@ def scan_kind(path: str) -> str:
         return path.split(":", 1)[1]
     m = _KIND.match(Path(path).name)
     return m.group(1) if m else ""
+
+
+def rows_from_file(path: str, required: tuple[str, ...]) -> dict[str, Any] | None:
+    """The acknowledged columns of a scan file (strings decoded), or None if it cannot be read or
+    lacks a required column (the live view is then kept as it is)."""
+    if not path or path.startswith("memory:"):
+        return None
+    try:
+        scan = read_scan(path)
+    except (StorageError, OSError, ValueError):
+        return None
+    if any(name not in scan.columns for name in required):
+        return None
+    return {name: [v.decode() if isinstance(v, bytes) else v for v in column] if column.dtype.kind in "SOU"
+            else column for name, column in scan.columns.items()}
 
 
 class Panel(QWidget):

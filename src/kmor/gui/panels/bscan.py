@@ -17,7 +17,7 @@ from kmor.analysis import fit_nmor, gamma_nmor_hz
 from kmor.gui.buffers import Columns
 from kmor.gui.forms import ParamForm
 from kmor.gui.livefit import LiveFitter
-from kmor.gui.panels.base import scan_kind
+from kmor.gui.panels.base import rows_from_file, scan_kind
 from kmor.gui.panels.measure import MeasurementPanel, Preparer
 from kmor.gui.plots import DOWN_COLOR, FIT_COLOR, GREY, UP_COLOR, make_curve, make_plot, set_curve
 from kmor.gui.session import Session
@@ -125,7 +125,22 @@ class BScanPanel(MeasurementPanel):
                 self._new_scan(e)
             elif e.kind == ev.SCAN_FINISHED and e.scan == self._scan:
                 self.scan_label.setText(f"{e.label}: {e.status}, {e.index} points — {e.scan}")
+                self._reload_from_file(e.scan)
                 self._request_fit(force=True)
+
+    def _reload_from_file(self, path: str) -> None:
+        """Redraw the finished scan from its file: at full speed the live view may have been
+        handed only some of the points (a slow display loses point events, never the file)."""
+        rows = rows_from_file(path, ("x_V",))
+        if rows is None:
+            return
+        field = rows.get("field_uG", rows.get("field_set_uG"))
+        sweeps = rows.get("sweep", np.full(len(rows["x_V"]), "", dtype=object))
+        for columns in self.data.values():
+            columns.clear(len(rows["x_V"]))
+        for b, x, sweep in zip(field, rows["x_V"], sweeps):
+            self.data[sweep if sweep in self.data else ""].append(float(b), float(x))
+        self._dirty = True
 
     def _new_scan(self, e: Event) -> None:
         self._scan = e.scan

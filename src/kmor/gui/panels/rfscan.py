@@ -20,7 +20,7 @@ from kmor.analysis.constants import K39_HFS_REFERENCE_HZ
 from kmor.gui.buffers import Columns
 from kmor.gui.forms import ParamForm
 from kmor.gui.livefit import LiveFitter
-from kmor.gui.panels.base import scan_kind
+from kmor.gui.panels.base import rows_from_file, scan_kind
 from kmor.gui.panels.measure import MeasurementPanel, Preparer
 from kmor.gui.plots import AVERAGE_COLOR, FIT_COLOR, GREY, make_curve, make_plot, set_curve
 from kmor.gui.session import Session
@@ -175,7 +175,21 @@ class RfScanPanel(MeasurementPanel):
                 self._dirty = True
             elif e.kind == ev.SCAN_FINISHED and e.scan == self._scan:
                 self.scan_label.setText(f"{e.label}: {e.status}, {e.index} points — {e.scan}")
+                self._reload_from_file(e.scan)
                 self._request_fit(force=True)
+
+    def _reload_from_file(self, path: str) -> None:
+        """Redraw the finished scan from its file (the live view may have missed points)."""
+        rows = rows_from_file(path, ("freq_set_hz", "transmission_V"))
+        if rows is None:
+            return
+        self.current.clear()
+        self.spectrum.clear()
+        self._repeat = -1
+        self._n = 0
+        repeats = rows.get("repeat", np.zeros(len(rows["freq_set_hz"])))
+        for f, v, r in zip(rows["freq_set_hz"], rows["transmission_V"], repeats):
+            self._add({"freq_set_hz": f, "transmission_V": v, "repeat": r})
 
     def _add(self, row: Any) -> None:
         repeat = int(row.get("repeat", 0))
