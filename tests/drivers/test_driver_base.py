@@ -52,24 +52,26 @@ def test_terminations_and_timeout_are_set_per_instrument():
         assert gen.fake.read_termination == "\n" and gen.fake.timeout == HP8647A.timeout_ms
 
 
-def test_timeout_is_retried_once_after_a_device_clear():
-    script = CONNECT + [("FREQ:CW?", TIMEOUT), ("FREQ:CW?", "4.6E8")]
+def test_timeout_is_retried_after_a_device_clear_and_a_backoff():
+    script = CONNECT + [("FREQ:CW?", TIMEOUT), ("FREQ:CW?", TIMEOUT), ("FREQ:CW?", "4.6E8")]
     with expected_protocol(HP8647A, script) as gen:
         assert gen.freq_hz == 4.6e8
-        assert gen.fake.clears == 1
+        assert gen.fake.clears == 2
+        assert gen.fake.slept_s == [0.1, 0.5] and gen.retries == 2
 
 
-def test_second_timeout_raises_instrument_timeout_naming_instrument_and_command():
-    script = CONNECT + [("POW:AMPL?", TIMEOUT), ("POW:AMPL?", TIMEOUT)]
+def test_third_timeout_raises_instrument_timeout_naming_instrument_and_command():
+    script = CONNECT + [("POW:AMPL?", TIMEOUT)] * 3
     with expected_protocol(HP8647A, script) as gen:
         with pytest.raises(InstrumentTimeout) as err:
             gen.amplitude_dBm
     assert "HP 8647A" in str(err.value) and "POW:AMPL?" in str(err.value)
+    assert "tried 3 times" in str(err.value)
     assert err.value.command == "POW:AMPL?"
 
 
 def test_timeout_on_identity_names_the_resource():
-    fake = FakeResource([("*IDN?", TIMEOUT), ("*IDN?", TIMEOUT)], resource_name="GPIB0::19::INSTR")
+    fake = FakeResource([("*IDN?", TIMEOUT)] * 3, resource_name="GPIB0::19::INSTR")
     with pytest.raises(InstrumentTimeout, match="GPIB0::19::INSTR"):
         HP8647A(fake)
 
@@ -77,7 +79,9 @@ def test_timeout_on_identity_names_the_resource():
 @pytest.mark.parametrize("reply, why", [(b"\xff\xfe\x00garbage", "not ASCII"), ("", "empty"),
                                         ("   ", "empty"), ("4.6E8#X", "cannot read")])
 def test_garbled_and_empty_replies_raise_reply_error_with_command_and_reply(reply, why):
-    with expected_protocol(HP8647A, CONNECT + [("FREQ:CW?", reply)]) as gen:
+    # an unreadable reply is asked for again (3 tries); a reply that reads but does not parse is not
+    tries = 1 if why == "cannot read" else 3
+    with expected_protocol(HP8647A, CONNECT + [("FREQ:CW?", reply)] * tries) as gen:
         with pytest.raises(InstrumentReplyError) as err:
             gen.freq_hz
     message = str(err.value)

@@ -57,13 +57,13 @@ def test_no_light_no_lock(engine):
 
 
 def test_an_instrument_timeout_is_retried_not_fatal(engine, station):
-    """One lost reply (after the driver's own retry) suspends the point and measures it again."""
+    """Three lost replies (the driver tries 3 times) suspend the point and measure it again."""
     library = station.lockin_polarimeter._resource.visalib
     resource = station.config.instruments.lockin_polarimeter.resource
     lost = {"n": 0}
 
-    def lose_two_replies(direction, data):
-        if direction == "read" and b"," in data and lost["n"] < 2:
+    def lose_three_replies(direction, data):
+        if direction == "read" and b"," in data and lost["n"] < 3:
             lost["n"] += 1
             return None
         return data
@@ -73,7 +73,7 @@ def test_an_instrument_timeout_is_retried_not_fatal(engine, station):
 
     def arm(event):
         if event.kind == ev.POINT and event.index == 3:
-            library.set_fault(resource, lose_two_replies)
+            library.set_fault(resource, lose_three_replies)
     engine.bus.subscribe(arm, synchronous=True)
     columns = {"index": ("", "i8"), "x_V": "V"}
 

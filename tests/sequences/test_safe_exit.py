@@ -116,21 +116,45 @@ def test_a_signal_during_make_safe_does_not_interrupt_the_ramp_down(engine, stat
     assert is_safe(station)
 
 
-def test_a_failed_batch_says_where_its_data_are_and_how_to_resume(tmp_path, monkeypatch):
-    from kmor.config.files import load_config
+def _batch_with_broken_bscan(tmp_path, monkeypatch, error):
     from kmor.sequences import runner
-    from kmor.sequences.queue import QueueState
 
     def broken(*args, **kwargs):
-        raise InstrumentStatusError("SR830 lock-in: DSP error")
+        raise error
     monkeypatch.setitem(runner.SEQUENCES, "bscan", broken)
     batch = tmp_path / "b.toml"
     batch.write_text('[[steps]]\nkind = "laser"\nsettle_s = 0.1\n[[steps]]\nkind = "bscan"\n'
                      'field_range_uG = 5.0\nstep_uG = 1.0\n')
-    with pytest.raises(InstrumentStatusError) as info:
+    return batch
+
+
+def test_a_persistent_instrument_fault_pauses_the_batch_resumably(tmp_path, monkeypatch):
+    from kmor.config.files import load_config
+    from kmor.sequences import runner
+    from kmor.sequences.queue import QueueState
+
+    error = InstrumentStatusError("SR830 lock-in (GPIB0::8::INSTR): DSP error",
+                                  instrument="SR830 lock-in (GPIB0::8::INSTR)", command="SNAP? 1,2",
+                                  reply="ERRS bit 6")
+    batch = _batch_with_broken_bscan(tmp_path, monkeypatch, error)
+    result = runner.run_batch(batch, load_config(), data_dir=tmp_path / "data")
+    assert result.status == "paused"
+    assert "DSP error" in result.message and "SNAP? 1,2" in result.message and "ERRS bit 6" in result.message
+    jobs = QueueState.load(result.run_dir).jobs
+    assert [j["status"] for j in jobs] == ["done", "paused"]
+    assert "kmor run --resume" in (result.run_dir / "run.log").read_text()
+
+
+def test_a_bug_fails_the_batch_and_says_where_its_data_are_and_how_to_resume(tmp_path, monkeypatch):
+    from kmor.config.files import load_config
+    from kmor.sequences import runner
+    from kmor.sequences.queue import QueueState
+
+    batch = _batch_with_broken_bscan(tmp_path, monkeypatch, RuntimeError("a bug"))
+    with pytest.raises(RuntimeError) as info:
         runner.run_batch(batch, load_config(), data_dir=tmp_path / "data")
     run_dir = info.value.run_dir
     assert any("kmor run --resume" in note for note in info.value.__notes__)
     jobs = QueueState.load(run_dir).jobs
     assert [j["status"] for j in jobs] == ["done", "failed"]
-    assert "DSP error" in jobs[1]["message"]
+    assert "a bug" in jobs[1]["message"]

@@ -123,6 +123,69 @@ class SimPorts:
     laser: int = param(50630, min=1024, max=65535, doc="TLB-6300 emulator")
 
 
+INSTRUMENT_ROLES = ("rf_generator", "counter", "lockin_polarimeter", "lockin_reference", "laser")
+
+
+@dataclass(frozen=True, kw_only=True)
+class IOFaultSettings:
+    """An I/O fault on one simulated instrument (VISA backend and `kmor sim serve`)."""
+
+    enabled: bool = param(False, doc="inject this fault")
+    instrument: str = param("rf_generator", choices=INSTRUMENT_ROLES, doc="which instrument misbehaves")
+    kind: str = param("timeout", choices=("timeout", "garbled", "empty", "disconnect"),
+                      doc="lost reply, garbled bytes, empty reply, or the connection drops")
+    at_s: float = param(0.0, units="s", min=0.0, max=1e7, doc="lab time from which the fault is active")
+    count: int = param(1, min=0, max=1_000_000, doc="replies hit (1 = once); 0 = every reply for for_s")
+    for_s: float = param(0.0, units="s", min=0.0, max=1e7, doc="how long the fault lasts when count = 0")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModeHopFault:
+    """A sudden, permanent laser frequency jump: the lock is lost and must be re-acquired."""
+
+    enabled: bool = param(False, doc="inject this fault")
+    at_s: float = param(60.0, units="s", min=0.0, max=1e7, doc="lab time of the hop")
+    jump_MHz: float = param(300.0, units="MHz", min=-1e5, max=1e5, doc="size of the jump")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReferenceFault:
+    """The SR620's external 10 MHz reference cable pulled out, then put back."""
+
+    enabled: bool = param(False, doc="inject this fault")
+    at_s: float = param(60.0, units="s", min=0.0, max=1e7, doc="lab time the cable comes out")
+    for_s: float = param(30.0, units="s", min=0.0, max=1e7, doc="how long it stays out")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OverloadFault:
+    """A large signal into the polarimeter lock-in (input overload at every sensitivity)."""
+
+    enabled: bool = param(False, doc="inject this fault")
+    at_s: float = param(60.0, units="s", min=0.0, max=1e7, doc="lab time the overload starts")
+    for_s: float = param(5.0, units="s", min=0.0, max=1e7, doc="how long it lasts")
+    amplitude_V: float = param(2.0, units="V", min=0.0, max=100.0, doc="extra in-phase input signal")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiskFault:
+    """The disk fills up: writing fails after a number of points (ENOSPC)."""
+
+    enabled: bool = param(False, doc="inject this fault")
+    after_points: int = param(100, min=0, max=10**9, doc="points written in the run before the disk is full")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimFaults:
+    """Faults injected into the simulated lab (all off by default)."""
+
+    io: IOFaultSettings = section(IOFaultSettings)
+    mode_hop: ModeHopFault = section(ModeHopFault)
+    reference: ReferenceFault = section(ReferenceFault)
+    overload: OverloadFault = section(OverloadFault)
+    disk: DiskFault = section(DiskFault)
+
+
 @dataclass(frozen=True, kw_only=True)
 class SimSection:
     """The simulated laboratory (used when lab.simulated = true)."""
@@ -131,6 +194,7 @@ class SimSection:
     speed: float = param(0.0, units="x real time", min=0.0, max=1e6,
                          doc="0 = full speed (waits only advance the simulated clock); 1 = real time")
     ports: SimPorts = section(SimPorts)
+    faults: SimFaults = section(SimFaults)
     physics: PhysicsParams = section(PhysicsParams)
 
 

@@ -28,6 +28,10 @@ class InstrumentTimeout(InstrumentError):
     """No reply in time, even after one retry."""
 
 
+class InstrumentConnectionError(InstrumentError):
+    """The connection to the instrument dropped and could not be restored (after retries)."""
+
+
 class InstrumentReplyError(InstrumentError):
     """A reply that is empty, not text, or cannot be parsed as what the command returns."""
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 from collections import deque
 from collections.abc import Iterator, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 from pyvisa.constants import StatusCode
@@ -57,6 +58,9 @@ class FakeResource:
         self.timeout = 2000
         self.read_termination = "\n"
         self.write_termination = "\n"
+        self.slept_s: list[float] = []
+        """Back-off waits the driver asked for between retries (s); nobody really waits."""
+        self.visalib = SimpleNamespace(clock=SimpleNamespace(sleep=self.slept_s.append))
 
     # -- pyvisa API used by the drivers --------------------------------------------------
     def write(self, message: str) -> int:

@@ -8,8 +8,11 @@ reports errors (`pending_errors`). The base does the rest the same way for every
   instance) or takes an already-open resource;
 - refuses the wrong instrument on connect, naming resource, expected model and the answer;
 - logs every exchange at DEBUG on "kmor.drivers.<name>";
-- retries a timed-out exchange once (device clear, then the command again) before raising
-  `InstrumentTimeout`; turns empty or undecodable replies into `InstrumentReplyError`;
+- retries a failed exchange a bounded number of times (`max_attempts`, waiting `backoff_s`
+  between attempts on the lab's clock, each retry logged at WARNING): after a timeout it clears
+  the device, after an empty or undecodable reply it asks again, after a dropped connection it
+  closes and re-opens the resource (when it opened it) -- then raises `InstrumentTimeout`,
+  `InstrumentReplyError` or `InstrumentError` naming instrument, command and reply;
 - after each setting, reads the instrument's error status and raises `InstrumentStatusError`
   naming the command and what the instrument said;
 - `snapshot()` queries every declared setting for the data files.
@@ -22,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -29,8 +33,8 @@ import pyvisa
 from pyvisa.constants import StatusCode
 from pyvisa.errors import VisaIOError
 
-from kmor.drivers.errors import (InstrumentError, InstrumentReplyError, InstrumentStatusError,
-                                 InstrumentTimeout, WrongInstrument)
+from kmor.drivers.errors import (InstrumentConnectionError, InstrumentError, InstrumentReplyError,
+                                 InstrumentStatusError, InstrumentTimeout, WrongInstrument)
 from kmor.drivers.settings import Setting, parse_int
 
 VisaLibrary = str | pyvisa.highlevel.VisaLibraryBase
@@ -46,6 +50,8 @@ class VisaInstrument:
     write_termination: ClassVar[str] = "\n"
     timeout_ms: ClassVar[int] = 3000
     joined_replies_on_one_line: ClassVar[bool] = False   # SR620: "A?;B?" -> "a;b" on one line
+    max_attempts: ClassVar[int] = 3                      # tries of one exchange before giving up
+    backoff_s: ClassVar[tuple[float, ...]] = (0.1, 0.5)  # wait before the 2nd, 3rd, ... try
 
     def __init__(self, resource: str | Any, visa_library: VisaLibrary = "@py", *,
                  timeout_ms: int | None = None, read_termination: str | None = None,
@@ -56,14 +62,17 @@ class VisaInstrument:
         `open_kwargs` go to `open_resource` (e.g. {"baud_rate": 19200} for a serial port)."""
         self.log = logging.getLogger(f"kmor.drivers.{self.name}")
         self._owns_resource = isinstance(resource, str)
-        self._resource = (self._open(resource, visa_library, dict(open_kwargs or {}))
-                          if self._owns_resource else resource)
+        self._open_args = (resource, visa_library, dict(open_kwargs or {}))
+        self._resource = self._open(*self._open_args) if self._owns_resource else resource
         self.resource_name: str = str(getattr(self._resource, "resource_name", resource))
-        self._resource.read_termination = (self.read_termination if read_termination is None
-                                           else read_termination)
-        self._resource.write_termination = (self.write_termination if write_termination is None
-                                            else write_termination)
-        self._resource.timeout = self.timeout_ms if timeout_ms is None else timeout_ms
+        self._io_settings = {
+            "read_termination": self.read_termination if read_termination is None else read_termination,
+            "write_termination": self.write_termination if write_termination is None else write_termination,
+            "timeout": self.timeout_ms if timeout_ms is None else timeout_ms}
+        self._apply_io_settings()
+        self._sleep = _backoff_sleep(self._resource)
+        self.retries = 0
+        """Exchanges retried since connecting (each one is logged)."""
         self._closed = False
         try:
             self._connect(check_idn)
@@ -82,6 +91,20 @@ class VisaInstrument:
             raise InstrumentError(
                 f"{self.model}: cannot open {resource_name!r} with VISA library {visa_library!r}: "
                 f"{exc}", instrument=f"{self.model} ({resource_name})") from exc
+
+    def _apply_io_settings(self) -> None:
+        for attr, value in self._io_settings.items():
+            setattr(self._resource, attr, value)
+
+    def _reconnect(self) -> None:
+        """Close and re-open the resource after a dropped connection (only one we opened)."""
+        try:
+            self._resource.close()
+        except (VisaIOError, OSError, AttributeError) as exc:
+            self.log.debug("%s: closing the dropped connection: %s", self.label, exc)
+        self._resource = self._open(*self._open_args)
+        self._apply_io_settings()
+        self.log.warning("%s: connection re-opened", self.label)
 
     def _connect(self, check_idn: bool) -> None:
         self._prepare()
@@ -170,27 +193,65 @@ class VisaInstrument:
         return []
 
     def _exchange(self, command: str, n_replies: int, timeout_ms: int | None = None) -> list[str]:
-        for attempt in (1, 2):
+        for attempt in range(1, self.max_attempts + 1):
             try:
                 with self._timeout(timeout_ms):
                     self._write_raw(command)
                     return [self._read_one(command) for _ in range(n_replies)]
-            except VisaIOError as exc:
-                if exc.error_code != StatusCode.error_timeout:
-                    raise InstrumentError(f"{self.label}: VISA error on {command!r}: {exc}",
-                                          instrument=self.label, command=command) from exc
-                if attempt == 2:
-                    raise InstrumentTimeout(
-                        f"{self.label}: no reply to {command!r} within "
-                        f"{self._resource.timeout} ms (tried twice)",
-                        instrument=self.label, command=command) from exc
-                self.log.warning("%s: timeout on %r, clearing and retrying once", self.label,
-                                 command)
-                self._clear_after_timeout()
-            except OSError as exc:          # socket backends: refused or dropped connection
-                raise InstrumentError(f"{self.label}: connection error on {command!r}: {exc}",
-                                      instrument=self.label, command=command) from exc
+            except (VisaIOError, OSError, InstrumentReplyError) as exc:
+                error = self._classify(command, exc, attempt)
+                if error is None and attempt == self.max_attempts:
+                    error = self._failure(command, exc, attempt)
+                if error is not None:
+                    raise error from exc
+                self._recover(command, exc, attempt)
         raise AssertionError("unreachable")
+
+    def _classify(self, command: str, exc: BaseException, attempt: int) -> InstrumentError | None:
+        """The error to raise now (None: worth another try). A VISA error other than a timeout or
+        a lost connection (e.g. a bad resource attribute) is not retried."""
+        if isinstance(exc, VisaIOError) and exc.error_code not in _RETRIED_VISA_CODES:
+            return InstrumentError(f"{self.label}: VISA error on {command!r}: {exc}",
+                                   instrument=self.label, command=command)
+        if _is_dropped(exc) and not self._owns_resource:
+            return InstrumentConnectionError(f"{self.label}: connection error on {command!r}: {exc}",
+                                   instrument=self.label, command=command)
+        return None
+
+    def _failure(self, command: str, exc: BaseException, attempts: int) -> InstrumentError:
+        """The error after the last attempt, naming instrument, command and (last) reply."""
+        if isinstance(exc, InstrumentReplyError):
+            exc.args = (f"{exc.args[0]} (tried {attempts} times)",)
+            return exc
+        if _is_dropped(exc):
+            return InstrumentConnectionError(f"{self.label}: connection lost on {command!r} and not restored "
+                                   f"({attempts} tries): {exc}", instrument=self.label, command=command)
+        return InstrumentTimeout(f"{self.label}: no reply to {command!r} within "
+                                 f"{self._resource.timeout} ms (tried {attempts} times)",
+                                 instrument=self.label, command=command)
+
+    def _recover(self, command: str, exc: BaseException, attempt: int) -> None:
+        """Log the retry, wait the back-off, and undo what the failure left behind."""
+        self.retries += 1
+        what = ("connection lost" if _is_dropped(exc) else
+                "bad reply" if isinstance(exc, InstrumentReplyError) else "timeout")
+        wait_s = self.backoff_s[min(attempt - 1, len(self.backoff_s) - 1)] if self.backoff_s else 0.0
+        self.log.warning("%s: %s on %r (%s); retry %d of %d in %g s", self.label, what, command,
+                         exc, attempt, self.max_attempts - 1, wait_s)
+        if wait_s > 0:
+            self._sleep(wait_s)
+        # A raw socket has no device clear (pyvisa-py's clear spins forever on a socket the peer
+        # closed, which reads as a timeout): re-open it instead, which also resynchronises replies.
+        if _is_dropped(exc) or (self._is_socket() and self._owns_resource):
+            try:
+                self._reconnect()
+            except InstrumentError as reopen_error:
+                self.log.warning("%s: re-opening failed: %s", self.label, reopen_error)
+        elif not self._is_socket():
+            self._clear_after_timeout()
+
+    def _is_socket(self) -> bool:
+        return self.resource_name.upper().endswith("::SOCKET")
 
     def _write_raw(self, command: str) -> None:
         self.log.debug("%s <- %r", self.resource_name, command)
@@ -253,6 +314,25 @@ class VisaInstrument:
             if setting.snapshot:
                 snap[attr] = setting.read(self)
         return snap
+
+
+_RETRIED_VISA_CODES = {StatusCode.error_timeout, StatusCode.error_connection_lost,
+                       StatusCode.error_io}
+
+
+def _is_dropped(exc: BaseException) -> bool:
+    """A connection that went away (socket closed, VI_ERROR_CONN_LOST)."""
+    if isinstance(exc, VisaIOError):
+        return exc.error_code in (StatusCode.error_connection_lost, StatusCode.error_io)
+    return isinstance(exc, OSError)
+
+
+def _backoff_sleep(resource: Any) -> Any:
+    """Waits between retries run on the lab's clock: the simulated one when the resource comes
+    from the simulated VISA library (so a full-speed run never waits for real), else real time."""
+    clock = getattr(getattr(resource, "visalib", None), "clock", None)
+    sleep = getattr(clock, "sleep", None)
+    return sleep if callable(sleep) else time.sleep
 
 
 def parse_scpi_error(instrument: VisaInstrument, command: str, reply: str) -> tuple[int, str]:

@@ -152,7 +152,26 @@ def parse_batch_text(text: str, file: str, config: Any) -> Batch:
     return parse_batch(data, text, file, config)
 
 
+MAX_INT = 2**63 - 1
+
+
+def _refuse_huge_ints(value: Any, file: str, key: str) -> None:
+    """TOML integers are unbounded in Python's parser; anything past 64 bits is refused here
+    (float() of it would raise OverflowError, not a ConfigError)."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int) and abs(value) > MAX_INT:
+        raise ConfigError(file, key, f"integer with {len(str(abs(value)))} digits is out of range (at most 2**63 - 1)")
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _refuse_huge_ints(v, file, f"{key}.{k}" if key else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _refuse_huge_ints(v, file, f"{key}[{i}]")
+
+
 def parse_batch(data: Mapping[str, Any], text: str, file: str, config: Any) -> Batch:
+    _refuse_huge_ints(data, file, "")
     unknown = sorted(set(data) - {"batch", "steps"})
     if unknown:
         raise ConfigError(file, unknown[0], "unknown key; a batch file has a [batch] table and [[steps]]")

@@ -78,7 +78,18 @@ def read_averaged(engine: Any, lockin: Any, settle_s: float, averages: int, spac
                   sensitivity_V: float) -> tuple[dict[str, float], float]:
     """Read X and Y `averages` times `spacing_s` apart, ranging up (and re-settling) on overload.
 
-    Returns ({"x_V", "y_V", "x_err_V", "y_err_V", "time_s"}, sensitivity used)."""
+    Returns ({"x_V", "y_V", "x_err_V", "y_err_V", "time_s"}, sensitivity used). On OverflowError
+    (overloaded at 1 V) the lock-in is put back at `sensitivity_V`, so a re-taken point starts from
+    the setting the caller knows."""
+    try:
+        return _read_ranging_up(engine, lockin, settle_s, averages, spacing_s, sensitivity_V)
+    except OverflowError:
+        lockin.sensitivity_V = sensitivity_V
+        raise
+
+
+def _read_ranging_up(engine: Any, lockin: Any, settle_s: float, averages: int, spacing_s: float,
+                     sensitivity_V: float) -> tuple[dict[str, float], float]:
     for _ in range(MAX_RANGE_CHANGES + 1):
         lockin.status()  # clears bits left from before the settle
         xs, ys = np.empty(averages), np.empty(averages)

@@ -433,7 +433,7 @@ class ScanHandle:
                 engine.suspend(exc.suspender, exc.reason)  # type: ignore[arg-type]
                 last_reason = exc.reason
                 continue
-            except InstrumentError as exc:
+            except (InstrumentError, OverflowError) as exc:
                 engine._in_point = False
                 handler = engine._handler_for(exc)
                 if handler is None:

@@ -33,7 +33,7 @@ QUEUE_FILE = "queue.json"
 JOURNAL_FILE = "queue.journal"
 FORMAT = "kmor-queue"
 VERSION = 1
-PENDING, RUNNING, DONE, FAILED, ABORTED = "pending", "running", "done", "failed", "aborted"
+PENDING, RUNNING, DONE, FAILED, ABORTED, PAUSED = "pending", "running", "done", "failed", "aborted", "paused"
 
 
 class QueueState:
@@ -147,9 +147,10 @@ class QueueState:
         self._log({"event": "job_done", "job": job["id"], "result": result, "context": context})
 
     def job_stopped(self, job: dict[str, Any], status: str, message: str, context: dict[str, Any]) -> None:
-        """The job ended without completing: status "aborted" (runs again on resume) or "failed"."""
+        """The job ended without completing: status "aborted", "paused" (a persistent fault) or
+        "failed"; each runs again on resume."""
         self._log({"event": "job_stopped", "job": job["id"],
-                   "status": ABORTED if status == ABORTED else FAILED, "message": message,
+                   "status": status if status in (ABORTED, PAUSED) else FAILED, "message": message,
                    "context": context})
 
     def finish(self, status: str, message: str = "") -> None:
@@ -160,7 +161,7 @@ class QueueState:
         """Make the queue agree with the files after a crash (see the module doc); returns notes."""
         notes = []
         for job in self.jobs:
-            if job["status"] not in (RUNNING, FAILED, ABORTED):
+            if job["status"] not in (RUNNING, FAILED, ABORTED, PAUSED):
                 continue
             last = job["scans"][-1] if job["scans"] else None
             scan = _read(self.run_dir / last) if last else None

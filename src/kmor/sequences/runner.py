@@ -9,6 +9,13 @@
 A run folder holds the scans (00001-bscan.h5, ...), queue.json (the durable queue) and run.log.
 The first Ctrl-C or SIGTERM stops after the current point with everything saved (a second one
 stops at once); every exit leaves the apparatus safe (rf off, coils ramped to zero).
+
+A persistent fault -- an instrument that still fails after the driver's retries and the engine's
+re-takes, a lock that cannot be re-acquired, a lock-in that stays overloaded, a full disk -- does
+not crash the batch: it ends with status "paused", a message naming the instrument, the command
+and the reply, the apparatus safe and the queue saved, ready for `kmor run --resume RUN_DIR`
+(or `run_batch(None, ..., resume_dir=RUN_DIR)` from the GUI). Only a bug (any other exception)
+ends it as "failed" and raises.
 """
 
 from __future__ import annotations
@@ -23,22 +30,27 @@ from typing import Any
 import kmor
 from kmor.config.files import LoadedConfig
 from kmor.config.loader import ConfigError
+from kmor.drivers.errors import InstrumentError
 from kmor.sequences import events as ev
 from kmor.sequences.batch import Batch, load_batch, params_from_dict, parse_batch_text
 from kmor.sequences.bscan import run_bscan
 from kmor.sequences.engine import Engine
+from kmor.sequences.errors import SequenceError
 from kmor.sequences.events import Event, EventBus
 from kmor.sequences.laser import LaserSetupParams, setup_laser
 from kmor.sequences.lock import acquire_lock, restore_lock
 from kmor.sequences.lockpoint import search_lock_point
 from kmor.sequences.queue import DONE, QueueState
-from kmor.sequences.recorder import HDF5Recorder
+from kmor.sequences.recorder import FaultyRecorder, HDF5Recorder
 from kmor.sequences.rfscan import run_rfscan
 from kmor.sequences.zeroing import zero_transverse_fields
 from kmor.storage import new_run_dir
+from kmor.storage.errors import StorageError
 
 log = logging.getLogger("kmor.sequences.runner")
 LOG_FILE = "run.log"
+PERSISTENT_FAULTS = (InstrumentError, SequenceError, OverflowError, StorageError)
+"""Exceptions that pause a batch (resumable) instead of failing it."""
 
 SEQUENCES: dict[str, Callable[..., Any]] = {
     "laser": setup_laser, "lock": acquire_lock, "lock_point_search": search_lock_point,
@@ -48,8 +60,9 @@ SEQUENCES: dict[str, Callable[..., Any]] = {
 
 @dataclass(frozen=True)
 class BatchResult:
-    """How a batch run ended: status "complete" | "aborted" | "failed", the run folder, the
-    complete scans (file names, in job order), and a message."""
+    """How a batch run ended: status "complete" | "aborted" | "paused" (a persistent fault; the
+    message names instrument, command and reply) | "failed", the run folder, the complete scans
+    (file names, in job order), and a message."""
 
     status: str
     run_dir: Path
@@ -77,9 +90,9 @@ def run_batch(path: str | Path | None, loaded_config: LoadedConfig, *,
     built station (default: build one from the config and close it at the end). `data_dir`
     overrides lab.data_dir. `subscribers` are called synchronously in the acquisition thread (test
     hooks). `engine_ready(engine)` is called once the engine exists (e.g. a GUI keeps it to
-    pause/resume/abort). Returns a BatchResult; a failure raises after the queue and the scan
-    files are saved and the apparatus is safe, with `exc.run_dir` set and a note saying how to
-    resume."""
+    pause/resume/abort). Returns a BatchResult (status "paused" after a persistent fault, see the
+    module doc); a failure (a bug) raises after the queue and the scan files are saved and the
+    apparatus is safe, with `exc.run_dir` set and a note saying how to resume."""
     config = loaded_config.config
     if resume_dir is not None:
         queue = QueueState.load(resume_dir)
@@ -128,9 +141,11 @@ def _run(queue: QueueState, batch: Batch, loaded: LoadedConfig, run_dir: Path,
         bus.subscribe(callback, synchronous=True, name="hook")
     if progress is not None:
         bus.subscribe(progress, name="progress")
-    engine = Engine(station, recorder=HDF5Recorder(run_dir, config_text=loaded.text,
-                                                   kmor_version=kmor.__version__),
-                    bus=bus, kmor_version=kmor.__version__)
+    recorder: Any = HDF5Recorder(run_dir, config_text=loaded.text, kmor_version=kmor.__version__)
+    disk_fault = loaded.config.sim.faults.disk
+    if getattr(station, "sim", None) is not None and disk_fault.enabled:
+        recorder = FaultyRecorder(recorder, disk_fault.after_points)
+    engine = Engine(station, recorder=recorder, bus=bus, kmor_version=kmor.__version__)
     engine.context.update(queue.context)
     current: dict[str, Any] = {"job": None}
 
@@ -150,6 +165,10 @@ def _run(queue: QueueState, batch: Batch, loaded: LoadedConfig, run_dir: Path,
             outcome = engine.run(lambda e: _plan(e, queue, current, resumed),
                                  message=f"batch {batch.section.name}")
         status, message = outcome.status, outcome.message
+    except PERSISTENT_FAULTS as exc:
+        status, message = "paused", fault_message(exc)
+        log.error("batch paused: %s; the apparatus is safe; continue with: kmor run --resume %s",
+                  message, run_dir)
     except BaseException as exc:
         status, message = ("aborted" if isinstance(exc, (KeyboardInterrupt, SystemExit)) else "failed"), \
             f"{type(exc).__name__}: {exc}"
@@ -157,14 +176,34 @@ def _run(queue: QueueState, batch: Batch, loaded: LoadedConfig, run_dir: Path,
         exc.run_dir = run_dir  # type: ignore[attr-defined]
         raise
     finally:
-        if current["job"] is not None and current["job"]["status"] != DONE:
-            queue.job_stopped(current["job"], status, message, engine.context)
-        queue.finish(status, message)
+        try:
+            if current["job"] is not None and current["job"]["status"] != DONE:
+                queue.job_stopped(current["job"], status, message, engine.context)
+            queue.finish(status, message)
+        except StorageError as exc:   # a full disk may refuse the journal too: the files say enough
+            log.error("could not record the end of the run in the queue: %s", exc)
         log.info("run ended: %s %s", status, message)
         bus.close()
         if own_station:
             station.close()
     return BatchResult(status=status, run_dir=run_dir, scans=queue.complete_scans(), message=message)
+
+
+def fault_message(exc: BaseException) -> str:
+    """One line for a persistent fault: the error, plus instrument / command / reply when the
+    error carries them and does not already say them."""
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, StorageError):
+        return f"disk error: {text}"
+    if isinstance(exc, OverflowError):
+        return f"lock-in overload: {text}"
+    cause = exc if isinstance(exc, InstrumentError) else exc.__cause__ or exc.__context__
+    if isinstance(cause, InstrumentError):
+        extra = [f"{k} {v!r}" for k, v in (("instrument", cause.instrument), ("command", cause.command),
+                                            ("reply", cause.reply)) if v and str(v) not in text]
+        if extra:
+            text += f" [{', '.join(extra)}]"
+    return text
 
 
 def _plan(engine: Engine, queue: QueueState, current: dict[str, Any], resumed: bool) -> None:

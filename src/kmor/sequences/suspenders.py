@@ -4,9 +4,11 @@
   recover by re-locking (lock.relock), then the interrupted point is measured again.
 - ReferenceMissing: the SR620 reports no 10 MHz reference (ReferenceClockMissing); recover by
   polling the counter every `poll_s` until the reference is back (give up after `max_wait_s`).
-- InstrumentTimeoutRetry: one instrument timeout (after the driver's own retry) does not kill an
-  overnight scan; wait `wait_s` and measure the point again (the engine gives up after 10 re-takes
-  of one point).
+- InstrumentTimeoutRetry: one instrument timeout, unreadable reply or dropped connection (after
+  the driver's own retries) does not kill an overnight scan; wait `wait_s` and measure the point
+  again (the engine gives up after 10 re-takes of one point, and the batch pauses).
+- OverloadRetry: the lock-in overloaded even at its coarsest range (a spike, a bumped cable);
+  the point is thrown away, and measured again after `wait_s`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from kmor.drivers.errors import InstrumentTimeout, ReferenceClockMissing
+from kmor.drivers.errors import (InstrumentConnectionError, InstrumentReplyError, InstrumentTimeout,
+                                 ReferenceClockMissing)
 from kmor.sequences.errors import SequenceError
 
 if TYPE_CHECKING:
@@ -76,7 +79,8 @@ class ReferenceMissing:
 
 
 class InstrumentTimeoutRetry:
-    """A point whose instrument exchange timed out is measured again after `wait_s`."""
+    """A point whose instrument exchange timed out, came back unreadable or lost its connection
+    is measured again after `wait_s`."""
 
     name = "instrument timeout"
 
@@ -89,6 +93,31 @@ class InstrumentTimeoutRetry:
     def handles(self, exc: BaseException) -> str | None:
         if isinstance(exc, InstrumentTimeout):
             return f"instrument timeout: {exc}"
+        if isinstance(exc, InstrumentReplyError):
+            return f"unreadable reply: {exc}"
+        if isinstance(exc, InstrumentConnectionError):
+            return f"connection lost: {exc}"
+        return None
+
+    def recover(self, engine: Engine, reason: str) -> None:
+        engine.check_abort()
+        engine.wait(self.wait_s)
+
+
+class OverloadRetry:
+    """A point during which the lock-in overloaded at its coarsest range is measured again."""
+
+    name = "lock-in overload"
+
+    def __init__(self, wait_s: float = 2.0) -> None:
+        self.wait_s = wait_s
+
+    def check(self, engine: Engine) -> str | None:
+        return None
+
+    def handles(self, exc: BaseException) -> str | None:
+        if isinstance(exc, OverflowError):
+            return f"lock-in overload: {exc}"
         return None
 
     def recover(self, engine: Engine, reason: str) -> None:
@@ -97,5 +126,5 @@ class InstrumentTimeoutRetry:
 
 
 def default_suspenders() -> list[Suspender]:
-    """Lock loss, missing counter reference, instrument timeouts."""
-    return [LockLost(), ReferenceMissing(), InstrumentTimeoutRetry()]
+    """Lock loss, missing counter reference, instrument I/O faults, lock-in overload."""
+    return [LockLost(), ReferenceMissing(), InstrumentTimeoutRetry(), OverloadRetry()]

@@ -10,8 +10,11 @@ reads `now_s()` from here, never the wall clock directly.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 import time
+from collections.abc import Callable
 
 
 class SimClock:
@@ -24,11 +27,30 @@ class SimClock:
         self._offset_s = 0.0
         self._t0 = time.monotonic()
         self._lock = threading.Lock()
+        self._alarms: list[tuple[float, int, Callable[[], None]]] = []
+        self._alarm_ids = itertools.count()
 
     def now_s(self) -> float:
-        """Current simulated time in seconds."""
+        """Current simulated time in seconds (fires any alarm that has come due)."""
         with self._lock:
-            return self._offset_s + self._running_s()
+            now = self._offset_s + self._running_s()
+        if self._alarms:
+            self._fire(now)
+        return now
+
+    def call_at(self, t_s: float, callback: Callable[[], None]) -> None:
+        """Call `callback()` once lab time reaches `t_s` (fault injection). It runs in whichever
+        thread next reads or advances the clock, never in the middle of a clock update."""
+        with self._lock:
+            heapq.heappush(self._alarms, (float(t_s), next(self._alarm_ids), callback))
+
+    def _fire(self, now: float) -> None:
+        due = []
+        with self._lock:
+            while self._alarms and self._alarms[0][0] <= now:
+                due.append(heapq.heappop(self._alarms)[2])
+        for callback in due:
+            callback()
 
     def _running_s(self) -> float:
         return 0.0 if self.speed is None else (time.monotonic() - self._t0) * self.speed
@@ -39,6 +61,9 @@ class SimClock:
             raise ValueError(f"cannot move the clock backwards ({dt_s} s)")
         with self._lock:
             self._offset_s += dt_s
+            now = self._offset_s + self._running_s()
+        if self._alarms:
+            self._fire(now)
 
     def sleep(self, dt_s: float) -> None:
         """Let `dt_s` seconds of lab time pass: at once at full speed, else in scaled real time."""

@@ -19,6 +19,7 @@ import numpy as np
 from kmor.config.model import COIL_AXES, KmorConfig
 from kmor.sim.clock import SimClock
 from kmor.sim.daq import SimDaq
+from kmor.sim.faults import IOFault, LabFaultTimes, schedule_lab_faults
 from kmor.sim.instruments import (HP8647AEmulator, Keithley6221Emulator, SR620Emulator, SR830Emulator,
                                   TLB6300Emulator)
 from kmor.sim.physics.model import ApparatusState, LabPhysics
@@ -39,6 +40,8 @@ class SimLab:
         self.physics = LabPhysics(sim.physics, streams[0])
         self.reference_connected = True
         """The SR620's external 10 MHz reference cable; set False to simulate losing it."""
+        self.polarimeter_extra_V = 0.0
+        """Extra in-phase signal (V) into the 1f lock-in: > 1 V overloads it (fault injection)."""
 
         self.rf_generator = HP8647AEmulator()
         self.counter = SR620Emulator(self.clock, input_freq_hz=self._rf_at_counter_hz,
@@ -55,6 +58,30 @@ class SimLab:
         self.current_sources = {axis: Keithley6221Emulator() for axis in COIL_AXES
                                 if getattr(config.coils, axis).drive == "current_source"}
         self.daq = self._build_daq(streams[4])
+        self.io_fault = self._config_io_fault()
+        """The `[sim.faults.io]` fault (or None), installed on every VISA library and server."""
+        schedule_lab_faults(self, self._config_lab_faults())
+
+    # --- faults from [sim.faults] -------------------------------------------------------------
+    def _config_io_fault(self) -> tuple[str, IOFault] | None:
+        io = self.config.sim.faults.io
+        if not io.enabled:
+            return None
+        fault = IOFault(io.kind, count=io.count, at_s=io.at_s, for_s=io.for_s, clock=self.clock)
+        return io.instrument, fault
+
+    def _config_lab_faults(self) -> LabFaultTimes:
+        f = self.config.sim.faults
+        return LabFaultTimes(
+            mode_hop_at_s=f.mode_hop.at_s if f.mode_hop.enabled else None, mode_hop_MHz=f.mode_hop.jump_MHz,
+            reference_off_at_s=f.reference.at_s if f.reference.enabled else None,
+            reference_off_for_s=f.reference.for_s,
+            overload_at_s=f.overload.at_s if f.overload.enabled else None, overload_for_s=f.overload.for_s,
+            overload_V=f.overload.amplitude_V)
+
+    def resource_of(self, role: str) -> str:
+        """The VISA resource name of an instrument role ("rf_generator", "counter", ...)."""
+        return getattr(self.config.instruments, role).resource
 
     # --- wiring -------------------------------------------------------------------------------
     def _build_daq(self, rng: np.random.Generator) -> SimDaq:
@@ -88,7 +115,11 @@ class SimLab:
 
     def visa_library(self) -> SimVisaLibrary:
         """A pyvisa backend serving this lab's emulators: pass it to `pyvisa.ResourceManager`."""
-        return SimVisaLibrary.from_emulators(self.resources(), clock=self.clock)
+        library = SimVisaLibrary.from_emulators(self.resources(), clock=self.clock)
+        if self.io_fault is not None:
+            role, fault = self.io_fault
+            library.set_fault(self.resource_of(role), fault)
+        return library
 
     # --- what the instruments apply -----------------------------------------------------------
     def coil_fields_uG(self) -> dict[str, float]:
@@ -121,7 +152,7 @@ class SimLab:
     def _polarimeter_input_V(self, harmonic: int) -> complex:
         if harmonic != 1:
             return 0j
-        return self.physics.polarimeter_signal_V(self.clock.now_s(), self.state())
+        return self.physics.polarimeter_signal_V(self.clock.now_s(), self.state()) + self.polarimeter_extra_V
 
     def _reference_input_V(self, harmonic: int) -> complex:
         if harmonic != 2:

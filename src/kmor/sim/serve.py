@@ -29,6 +29,10 @@ def serve_lab(config_path: str | None, host: str = "127.0.0.1") -> int:
     except OSError as exc:
         print(f"kmor: error: cannot serve on {host}: {exc.strerror or exc} (ports from [sim.ports] in {loaded.source})")
         return 2
+    if lab.io_fault is not None:
+        role, fault = lab.io_fault
+        server.set_fault(getattr(lab, role), fault)
+        print(f"kmor sim serve: fault injection: {fault.kind} on {NAMES[role]}", flush=True)
     ports = loaded.config.sim.ports
     print(f"kmor sim serve: the simulated lab from {loaded.source}, real time, on {host}", flush=True)
     for key, name in NAMES.items():

@@ -8,6 +8,9 @@ so the TLB-6300's "every read returns the last response" quirk is reproduced on 
 `++read` line, which re-sends the instrument's most recent response (docs/decisions/0023); other
 `++` lines are ignored. A client that sends more than `max_command_bytes` without a terminator is
 disconnected; a client that disconnects mid-command loses only its partial command.
+
+Fault injection (`set_fault`, the same hooks as the VISA backend's, kmor.sim.faults): a hook sees
+each message and each reply; returning None loses it, raising drops the client's connection.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import logging
 import socket
 import threading
 from collections.abc import Mapping
+
+from pyvisa.errors import VisaIOError
 
 from kmor.sim.instruments.base import Emulator
 
@@ -35,6 +40,7 @@ class _Listener:
         self.sock.settimeout(_POLL_S)
         self.port = self.sock.getsockname()[1]
         self.last_response: bytes | None = None
+        self.fault = None
         self.thread = threading.Thread(target=self._accept_loop, daemon=True,
                                        name=f"kmor-sim-port-{self.port}")
 
@@ -67,7 +73,11 @@ class _Listener:
                 start = 0
                 for i, byte in enumerate(buf):
                     if byte in terminators:
-                        self._answer(conn, bytes(buf[start:i]))
+                        try:
+                            self._answer(conn, bytes(buf[start:i]))
+                        except VisaIOError:
+                            log.warning("port %d: fault injection drops the connection", self.port)
+                            return
                         start = i + 1
                 del buf[:start]
                 if len(buf) > self.server.max_command_bytes:
@@ -86,6 +96,11 @@ class _Listener:
         if message.strip().startswith(b"++"):
             self._adapter_command(conn, message.strip())
             return
+        fault = self.fault
+        if fault is not None:
+            message = fault("write", message)
+            if message is None:
+                return
         emulator = self.emulator
         with emulator.lock:
             try:
@@ -97,6 +112,10 @@ class _Listener:
                 return
             framed = reply + emulator.read_termination.encode("ascii")
             self.last_response = framed
+        if fault is not None:
+            framed = fault("read", framed)
+            if framed is None:
+                return
         conn.sendall(framed)
 
     def _adapter_command(self, conn: socket.socket, message: bytes) -> None:
@@ -130,6 +149,15 @@ class SimServer:
         for listener in self._listeners.values():
             if listener.emulator is emulator:
                 return listener.port
+        raise KeyError("emulator not served here")
+
+    def set_fault(self, emulator: Emulator, fault) -> None:
+        """Insert (or remove, with None) a fault hook (kmor.sim.faults) on the port serving
+        `emulator`; the server must be started."""
+        for listener in self._listeners.values():
+            if listener.emulator is emulator:
+                listener.fault = fault
+                return
         raise KeyError("emulator not served here")
 
     def start(self) -> SimServer:
