@@ -80,3 +80,17 @@ def test_run_then_analyze_the_demo(tmp_path):
     report = kmor_cmd("analyze", str(run_dir), "--out", str(tmp_path / "report"))
     assert report.returncode == 0, report.stderr
     assert (tmp_path / "report" / "summary.json").exists() and "report:" in report.stdout
+
+
+def test_a_persistent_fault_pauses_the_run_with_the_resume_command(tmp_path):
+    """A disk that fills up mid-batch: exit 75, the fault and the resume command named, no traceback."""
+    from kmor.config.files import default_config_bytes
+
+    config = tmp_path / "lab.toml"
+    config.write_text(default_config_bytes().decode().replace(
+        "[sim.faults.disk]\nenabled = false", "[sim.faults.disk]\nenabled = true", 1))
+    out = kmor_cmd("run", str(REPO / "config" / "sequences" / "demo.toml"), "--config", str(config),
+                   "--data-dir", str(tmp_path / "data"))
+    assert out.returncode == 75, out.stderr
+    assert "kmor: paused:" in out.stderr and "kmor run --resume" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -14,6 +14,8 @@ import kmor
 from kmor.config import ConfigError
 
 EXIT_USER_ERROR = 2
+EXIT_PAUSED = 75
+"""A batch paused by a persistent instrument or disk fault (EX_TEMPFAIL: fix, then --resume)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -136,6 +138,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if result.status == "complete":
         print(f"analyse with: kmor analyze {result.run_dir} --out {result.run_dir}-report")
         return 0
+    if result.status == "paused":
+        print(f"kmor: paused: {result.message}", file=sys.stderr)
+        print(f"kmor: the apparatus is safe; continue with: kmor run --resume {result.run_dir}", file=sys.stderr)
+        return EXIT_PAUSED
     print(f"continue with: kmor run --resume {result.run_dir}")
     return 130 if result.status == "aborted" else 1
 

@@ -104,3 +104,8 @@ def test_syntax_error_and_binary_garbage(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="file not found"):
         read_toml(tmp_path / "nope.toml")
+
+
+def test_an_enormous_integer_is_a_config_error_not_a_crash(tmp_path):
+    err = error_of(tmp_path, 'name = "x"\n[inner]\npower_uW = ' + "9" * 400 + "\n")
+    assert err.key == "inner.power_uW" and "far too large" in err.message

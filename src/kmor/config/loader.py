@@ -126,7 +126,10 @@ def _convert_scalar(hint: Any, value: Any, f: Any, *, file: str, key: str) -> An
     elif hint is float:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         if ok:
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:
+                raise ConfigError(file, key, f"{str(value)[:20]}... is far too large ({_allowed(hint, f)})") from None
             if not math.isfinite(value):
                 raise ConfigError(file, key, f"must be a finite number ({_allowed(hint, f)}), got {value}")
     elif hint is str:
