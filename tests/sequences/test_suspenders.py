@@ -29,6 +29,7 @@ def test_mode_hop_mid_scan_is_suspended_relocked_and_the_point_retaken(engine, s
     def mode_hop(event):
         if event.kind == ev.POINT and event.index == 30 and not hop["done"]:
             hop["done"] = True
+            hop["t_s"] = station.clock.now_s()
             station.sim.physics.mode_hop(700.0)   # beyond the servo's capture range
     engine.bus.subscribe(mode_hop, synchronous=True)
 
@@ -53,6 +54,15 @@ def test_mode_hop_mid_scan_is_suspended_relocked_and_the_point_retaken(engine, s
     assert np.all(scan.columns["locked"])
     after = scan.columns["time_s"] > scan.suspensions[0].end_s
     assert np.max(np.abs(scan.columns["lock_error_V"][after])) < 0.3
+    # points taken after the hop but before the loss was declared lie inside the recorded interval,
+    # so the analysis does not use them as good data
+    start_s, end_s = scan.suspensions[0].start_s, scan.suspensions[0].end_s
+    t = scan.columns["time_s"]
+    off_lock = (t > hop["t_s"]) & (t < end_s)
+    assert off_lock.any() and np.all(t[off_lock] >= start_s - 1e-9)
+    from kmor.analysis.files import good_point_mask, load_scan
+    keep, excluded = good_point_mask(load_scan(summary["scan"]), [])
+    assert excluded.get("during a suspension") == int(off_lock.sum()) and not keep[off_lock].any()
 
 
 def test_lost_counter_reference_waits_and_retakes(engine, station):

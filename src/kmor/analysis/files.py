@@ -74,6 +74,8 @@ class ScanData:
     attrs: dict[str, Any] = field(default_factory=dict)
     unreadable: dict[str, str] = field(default_factory=dict)
     """Columns listed in the file that could not be read (damaged), with the reason."""
+    suspensions: list[tuple[float, float, str]] = field(default_factory=list)
+    """Intervals (start_s, end_s, reason) during which the scan was suspended."""
 
     def has(self, *names: str) -> str | None:
         """The first of `names` that is a column of this scan, or None."""
@@ -186,7 +188,18 @@ def load_scan(path: str | Path) -> ScanData:
                         n_points=n, columns=columns, units=units,
                         parameters=_json(f, "meta/parameters_json"), snapshot=_json(f, "meta/snapshot_json"),
                         start_time_iso=_text(attrs.get("start_time_iso", "")),
-                        attrs={k: _plain(v) for k, v in attrs.items()}, unreadable=unreadable)
+                        attrs={k: _plain(v) for k, v in attrs.items()}, unreadable=unreadable,
+                        suspensions=_read_suspensions(f))
+
+
+def _read_suspensions(f: h5py.File) -> list[tuple[float, float, str]]:
+    """The first n_suspensions rows of /suspensions (absent or unreadable: none)."""
+    try:
+        n = int(f.attrs.get("n_suspensions", 0))
+        table = f["suspensions"][:n] if n and "suspensions" in f else []
+        return [(float(r["start_s"]), float(r["end_s"]), _text(r["reason"])) for r in table]
+    except (KeyError, ValueError, OSError):
+        return []
 
 
 def _read_columns(path: Path, f: h5py.File, n: int
@@ -287,6 +300,12 @@ def good_point_mask(scan: ScanData, required: Sequence[NDArray[np.float64]]
         else:
             servo_ran = np.full(n, bool(locked.any()))
         drop("laser unlocked", servo_ran & ~locked)
+    if scan.suspensions and "time_s" in scan.columns and scan.columns["time_s"].dtype.kind == "f":
+        t = scan.columns["time_s"]
+        inside = np.zeros(n, dtype=bool)
+        for start_s, end_s, _ in scan.suspensions:
+            inside |= (t >= start_s) & (t <= end_s)
+        drop("during a suspension", inside)
     return keep, excluded
 
 

@@ -318,6 +318,10 @@ class Engine:
     def suspend(self, suspender: Suspender, reason: str) -> None:
         """Suspend the current scan: publish, recover, record the interval, publish."""
         start_s = self.now_s()
+        since = getattr(suspender, "since_s", None)
+        trouble_s = since(self) if since is not None else None
+        if trouble_s is not None:
+            start_s = min(start_s, trouble_s)
         log.warning("suspended: %s", reason)
         self.publish(ev.SUSPENDED, message=reason, info={"suspender": suspender.name})
         suspender.recover(self, reason)

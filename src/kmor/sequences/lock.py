@@ -112,6 +112,12 @@ class LockServo:
         """True once the error stayed out of band longer than lost_after_s."""
         return self._lost
 
+    @property
+    def out_of_band_since_s(self) -> float | None:
+        """Station time at which the error left its band (None while it is inside): points taken
+        since then were measured with the laser already off its lock point."""
+        return self._out_since_s
+
     def lost_reason(self) -> str:
         return (f"laser lock lost: error {self._lost_error_V:+.3g} V outside +-{self.band_V:g} V "
                 f"for more than {self.lost_after_s:g} s")

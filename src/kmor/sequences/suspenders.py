@@ -31,6 +31,12 @@ class LockLost:
 
     name = "laser lock"
 
+    def since_s(self, engine: Engine) -> float | None:
+        """The suspension starts when the error left its band, not when the loss was declared,
+        so the points in between lie inside the recorded interval (and are not used as good)."""
+        servo = engine.servo
+        return getattr(servo, "out_of_band_since_s", None) if servo is not None else None
+
     def check(self, engine: Engine) -> str | None:
         servo = engine.servo
         if servo is not None and servo.lost:
