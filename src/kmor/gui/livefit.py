@@ -32,6 +32,24 @@ class LiveFitter(QObject):
         self._finished.connect(self._on_finished)
         self.last_duration_s = 0.0
         """Wall time of the last job (panels space their requests by it)."""
+        self._due_n = 0
+        self._due_at_s = 0.0
+
+    def due(self, n_usable: int, n_seen: int, *, min_points: int, minimum_s: float, force: bool = False) -> bool:
+        """Whether a panel should start a live fit now: at least `min_points` usable points, new
+        points since the last fit, and (unless `force`, e.g. at the end of a scan) `interval_s`
+        passed. Answering yes counts as a request."""
+        if n_usable < min_points or n_seen == self._due_n:
+            return False
+        now = time.monotonic()
+        if not force and now - self._due_at_s < self.interval_s(minimum_s):
+            return False
+        self._due_n, self._due_at_s = n_seen, now
+        return True
+
+    def forget(self) -> None:
+        """A new scan: the next fit is due as soon as it has enough points."""
+        self._due_n = 0
 
     def interval_s(self, minimum_s: float, budget: float = 0.02) -> float:
         """Time to leave between requests so fits use at most `budget` of the time (the fit

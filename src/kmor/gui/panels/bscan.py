@@ -7,7 +7,6 @@ on every point so far (both sweeps), run by the LiveFitter at most twice a secon
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -82,8 +81,6 @@ class BScanPanel(MeasurementPanel):
         self.fitter.done.connect(self._fitted)
         self._scan = ""
         self._dirty = False
-        self._fit_n = 0
-        self._last_fit_request = 0.0
         self.last_fit: Any = None
         self.last_fit_n = 0
         """Points the last fit shown used."""
@@ -150,7 +147,7 @@ class BScanPanel(MeasurementPanel):
         self.fit_curve.setData([], [])
         self.last_fit = None
         self.last_fit_n = 0
-        self._fit_n = 0
+        self.fitter.forget()
         self.result.setText("fit: waiting for points")
         self.scan_label.setText(f"{e.label}: running — {e.scan}")
         self._dirty = True
@@ -182,16 +179,11 @@ class BScanPanel(MeasurementPanel):
     # ------------------------------------------------------------------ live fit
     def _request_fit(self, force: bool = False) -> None:
         n = self.n_points()
-        if n < MIN_FIT_POINTS or n == self._fit_n:
-            return
-        now = time.monotonic()
-        if not force and now - self._last_fit_request < self.fitter.interval_s(FIT_INTERVAL_S):
+        if not self.fitter.due(n, n, min_points=MIN_FIT_POINTS, minimum_s=FIT_INTERVAL_S, force=force):
             return
         b = np.concatenate([c.view("field_uG") for c in self.data.values()])
         x = np.concatenate([c.view("x_V") for c in self.data.values()])
         keep = np.isfinite(b) & np.isfinite(x)
-        self._fit_n = n
-        self._last_fit_request = now
         self.fitter.request((self._scan, n), fit_points, b[keep], x[keep])
 
     def _fitted(self, token: tuple[str, int], result: Any) -> None:

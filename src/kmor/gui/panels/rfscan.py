@@ -9,7 +9,6 @@ end); the fit is `kmor.analysis.fit_lorentzian` on it, on the LiveFitter's threa
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -124,8 +123,6 @@ class RfScanPanel(MeasurementPanel):
         self._scan = ""
         self._repeat = -1
         self._n = 0
-        self._fit_n = 0
-        self._last_fit_request = 0.0
         self._dirty = False
         self.last_fit: Any = None
         self.last_fit_n = 0
@@ -166,7 +163,7 @@ class RfScanPanel(MeasurementPanel):
                 self.spectrum.clear()
                 self._repeat = -1
                 self._n = 0
-                self._fit_n = 0
+                self.fitter.forget()
                 self.fit_curve.setData([], [])
                 self.last_fit = None
                 self.last_fit_n = 0
@@ -222,13 +219,9 @@ class RfScanPanel(MeasurementPanel):
     def _request_fit(self, force: bool = False) -> None:
         f, mean = self.spectrum.sorted()
         keep = np.isfinite(mean)
-        if keep.sum() < MIN_FIT_POINTS or self._n == self._fit_n:
+        if not self.fitter.due(int(keep.sum()), self._n, min_points=MIN_FIT_POINTS, minimum_s=FIT_INTERVAL_S,
+                               force=force):
             return
-        now = time.monotonic()
-        if not force and now - self._last_fit_request < self.fitter.interval_s(FIT_INTERVAL_S):
-            return
-        self._fit_n = self._n
-        self._last_fit_request = now
         self.fitter.request((self._scan, self._repeat + 1, self._n), fit_average, f[keep], mean[keep])
 
     def _fitted(self, token: tuple[str, int, int], result: Any) -> None:
