@@ -20,7 +20,7 @@ def all_emulators():
     return [HP8647AEmulator(), Keithley6221Emulator(load_ohm=10.0),
             SR620Emulator(clock, lambda: 1e7, lambda: False, rng),
             SR830Emulator(clock, lambda h: 1e-3 + 0j, lambda: 1e-8, rng),
-            TLB6300Emulator(clock)]
+            TLB6300Emulator(clock, power_factor=lambda mA: 1.0)]
 
 
 EMULATORS = all_emulators()

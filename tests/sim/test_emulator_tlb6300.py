@@ -1,14 +1,25 @@
 """New Focus TLB-6300 emulator: OK / error replies, SENS reads, wavelength motor on the sim clock."""
 
+import dataclasses
+
+import numpy as np
 import pytest
 
+from kmor.config.files import load_config
 from kmor.sim.clock import SimClock
 from kmor.sim.instruments import TLB6300Emulator
+from kmor.sim.lab import SimLab
+from kmor.sim.physics.laser import Laser
+from kmor.sim.physics.params import LaserParams
+
+
+def physics_power_factor(**params):
+    return Laser(LaserParams(**params), np.random.default_rng(0)).power_factor
 
 
 @pytest.fixture
 def laser():
-    return TLB6300Emulator(SimClock())
+    return TLB6300Emulator(SimClock(), power_factor=physics_power_factor())
 
 
 def test_set_commands_reply_ok_and_change_state(laser):
@@ -69,10 +80,27 @@ def test_diode_current_and_front_power_follow_output_and_threshold(laser):
     assert float(laser.handle(b"SENS:POW:FRON")) == 0.0
     laser.handle(b"OUTP 1")
     assert float(laser.handle(b"SENS:CURR:DIOD")) == 60.0
-    assert float(laser.handle(b"SENS:POW:FRON")) == pytest.approx(0.25 * (60 - 30))
+    # physics defaults: threshold 20 mA, nominal 50 mA; 7.5 mW at nominal
+    assert float(laser.handle(b"SENS:POW:FRON")) == pytest.approx(7.5 * (60 - 20) / (50 - 20), abs=0.01)
     laser.handle(b"CURR 20")
     assert float(laser.handle(b"SENS:POW:FRON")) == 0.0
     assert float(laser.handle(b"SENS:VOLT:PIEZ")) == laser.piezo_pct
+
+
+@pytest.mark.parametrize("threshold_mA", [20.0, 35.0])
+def test_lasing_threshold_is_the_physics_one_in_the_lab(threshold_mA):
+    """The controller's front power and the light the cell sees start at one threshold, the
+    `[sim.physics.laser] threshold_current_mA` of the config."""
+    cfg = load_config().config
+    laser_params = dataclasses.replace(cfg.sim.physics.laser, threshold_current_mA=threshold_mA)
+    physics = dataclasses.replace(cfg.sim.physics, laser=laser_params)
+    lab = SimLab(dataclasses.replace(cfg, sim=dataclasses.replace(cfg.sim, physics=physics)))
+    lab.laser.handle(b"OUTP 1")
+    for current_mA in (threshold_mA - 1.0, threshold_mA + 5.0):
+        lab.laser.handle(f"CURR {current_mA}".encode())
+        front_mW = float(lab.laser.handle(b"SENS:POW:FRON"))
+        light_uW = lab.physics.light_power_uW(lab.state())
+        assert (front_mW > 0) == (light_uW > 0) == (current_mA > threshold_mA)
 
 
 def test_joined_commands_keep_only_the_last_response(laser):
@@ -88,6 +116,6 @@ def test_identity_and_terminations(laser):
 
 
 def test_without_clock_moves_finish_at_once():
-    laser = TLB6300Emulator()
+    laser = TLB6300Emulator(power_factor=physics_power_factor())
     laser.handle(b"WAVE 766.7")
     assert laser.handle(b"*OPC?") == b"1" and laser.wavelength_nm == pytest.approx(766.7)

@@ -59,7 +59,7 @@ def test_listens_on_loopback_only(served):
 
 
 def test_replies_carry_the_instruments_terminator():
-    laser = TLB6300Emulator()
+    laser = TLB6300Emulator(power_factor=lambda mA: 1.0)
     with serve({0: laser}) as server:
         with connect(server.ports[0]) as sock:
             sock.sendall(b"OUTP 1\r")
@@ -67,7 +67,7 @@ def test_replies_carry_the_instruments_terminator():
 
 
 def test_tlb6300_quirk_by_prologix_style_read_request():
-    laser = TLB6300Emulator()
+    laser = TLB6300Emulator(power_factor=lambda mA: 1.0)
     with serve({0: laser}) as server:
         rm = pyvisa.ResourceManager("@py")
         inst = rm.open_resource(f"TCPIP::127.0.0.1::{server.ports[0]}::SOCKET",

@@ -149,7 +149,7 @@ def test_fault_hook_can_lose_or_garble_replies():
 
 
 def test_non_gpib_resource_names_work_too():
-    laser = TLB6300Emulator()
+    laser = TLB6300Emulator(power_factor=lambda mA: 1.0)
     lockin = SR830Emulator(SimClock())
     lib = SimVisaLibrary.from_emulators({"ASRL1::INSTR": laser,
                                          "TCPIP0::10.0.0.5::1234::SOCKET": lockin})

@@ -121,6 +121,12 @@ class SimPorts:
     lockin_polarimeter: int = param(50830, min=1024, max=65535, doc="SR830 (1f) emulator")
     lockin_reference: int = param(50831, min=1024, max=65535, doc="SR830 (2f) emulator")
     laser: int = param(50630, min=1024, max=65535, doc="TLB-6300 emulator")
+    bx: int = param(50661, min=1024, max=65535, doc="Keithley 6221 of coil bx (served when its drive is current_source)")
+    by: int = param(50662, min=1024, max=65535, doc="Keithley 6221 of coil by (served when its drive is current_source)")
+    bz: int = param(50663, min=1024, max=65535, doc="Keithley 6221 of coil bz (served when its drive is current_source)")
+    dbz_dz: int = param(50664, min=1024, max=65535,
+                        doc="Keithley 6221 of coil dbz_dz (served when its drive is current_source)")
+    gxy: int = param(50665, min=1024, max=65535, doc="Keithley 6221 of coil gxy (served when its drive is current_source)")
 
 
 INSTRUMENT_ROLES = ("rf_generator", "counter", "lockin_polarimeter", "lockin_reference", "laser")
@@ -215,4 +221,19 @@ class KmorConfig:
             coil: Coil = getattr(self.coils, axis)
             if coil.drive == "daq_ao" and coil.ao_channel in (self.daq.laser_control_ao, self.daq.attenuator_ao):
                 found.append((f"coils.{axis}.ao_channel", f"'{coil.ao_channel}' is already used by the daq section"))
-        return found
+        return found + self._port_problems()
+
+    def served_port_names(self) -> list[str]:
+        """The `[sim.ports]` keys `kmor sim serve` uses: every instrument role, and each coil
+        whose drive is a current source."""
+        return list(INSTRUMENT_ROLES) + [a for a in COIL_AXES if getattr(self.coils, a).drive == "current_source"]
+
+    def _port_problems(self) -> list[tuple[str, str]]:
+        seen: dict[int, str] = {}
+        for name in self.served_port_names():
+            port = getattr(self.sim.ports, name)
+            if port in seen:
+                return [(f"sim.ports.{name}", f"port {port} is already used by sim.ports.{seen[port]}; "
+                                              "every served instrument needs its own port")]
+            seen[port] = name
+        return []

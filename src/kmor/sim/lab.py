@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from kmor.config.model import COIL_AXES, KmorConfig
+from kmor.config.model import COIL_AXES, INSTRUMENT_ROLES, KmorConfig
 from kmor.sim.clock import SimClock
 from kmor.sim.daq import SimDaq
 from kmor.sim.faults import IOFault, LabFaultTimes, schedule_lab_faults
@@ -54,8 +54,8 @@ class SimLab:
             self.clock, input_signal_V=self._reference_input_V,
             input_noise_V_per_rtHz=lambda: self.physics.reference_noise_V_per_rtHz(self.state()),
             rng=streams[3])
-        self.laser = TLB6300Emulator(self.clock)
-        self.current_sources = {axis: Keithley6221Emulator() for axis in COIL_AXES
+        self.laser = TLB6300Emulator(self.clock, power_factor=self.physics.laser.power_factor)
+        self.current_sources = {axis: Keithley6221Emulator(clock=self.clock) for axis in COIL_AXES
                                 if getattr(config.coils, axis).drive == "current_source"}
         self.daq = self._build_daq(streams[4])
         self.io_fault = self._config_io_fault()
@@ -160,9 +160,15 @@ class SimLab:
         return self.physics.reference_2f_signal_V(self.clock.now_s(), self.state())
 
 
+def emulators_by_name(lab: SimLab) -> dict[str, object]:
+    """`[sim.ports]` key -> emulator for every VISA instrument of the lab: the five instrument
+    roles and the Keithley 6221 of each coil driven by a current source (keyed by coil name)."""
+    found: dict[str, object] = {role: getattr(lab, role) for role in INSTRUMENT_ROLES}
+    found.update(lab.current_sources)
+    return found
+
+
 def emulators_by_port(lab: SimLab) -> Mapping[int, object]:
     """TCP port -> emulator, from the `[sim.ports]` table (used by `kmor sim serve`)."""
     ports = lab.config.sim.ports
-    return {ports.rf_generator: lab.rf_generator, ports.counter: lab.counter,
-            ports.lockin_polarimeter: lab.lockin_polarimeter, ports.lockin_reference: lab.lockin_reference,
-            ports.laser: lab.laser}
+    return {getattr(ports, name): emulator for name, emulator in emulators_by_name(lab).items()}

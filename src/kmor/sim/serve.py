@@ -10,11 +10,16 @@ import signal
 import threading
 
 from kmor.config.files import load_config
-from kmor.sim.lab import SimLab, emulators_by_port
+from kmor.sim.lab import SimLab, emulators_by_name
 from kmor.sim.server import serve
 
 NAMES = {"rf_generator": "HP 8647A", "counter": "SR620", "lockin_polarimeter": "SR830 (1f, polarimeter)",
          "lockin_reference": "SR830 (2f, reference cell)", "laser": "TLB-6300"}
+
+
+def instrument_name(key: str) -> str:
+    """What `kmor sim serve` calls the instrument on port `[sim.ports] key`."""
+    return NAMES.get(key, f"Keithley 6221 (coil {key})")
 
 
 def serve_lab(config_path: str | None, host: str = "127.0.0.1") -> int:
@@ -24,8 +29,10 @@ def serve_lab(config_path: str | None, host: str = "127.0.0.1") -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    served = emulators_by_name(lab)
+    ports = loaded.config.sim.ports
     try:
-        server = serve(emulators_by_port(lab), host=host).start()
+        server = serve({getattr(ports, key): emulator for key, emulator in served.items()}, host=host).start()
     except OSError as exc:
         print(f"kmor: error: cannot serve on {host}: {exc.strerror or exc} (ports from [sim.ports] in {loaded.source})")
         return 2
@@ -33,10 +40,10 @@ def serve_lab(config_path: str | None, host: str = "127.0.0.1") -> int:
         role, fault = lab.io_fault
         server.set_fault(getattr(lab, role), fault)
         print(f"kmor sim serve: fault injection: {fault.kind} on {NAMES[role]}", flush=True)
-    ports = loaded.config.sim.ports
     print(f"kmor sim serve: the simulated lab from {loaded.source}, real time, on {host}", flush=True)
-    for key, name in NAMES.items():
-        print(f"  {name:<28s} TCPIP::{host}::{server.ports[getattr(ports, key)]}::SOCKET", flush=True)
+    for key in served:
+        print(f"  {instrument_name(key):<28s} TCPIP::{host}::{server.ports[getattr(ports, key)]}::SOCKET",
+              flush=True)
     print("Ctrl-C stops.", flush=True)
     try:
         stop.wait()

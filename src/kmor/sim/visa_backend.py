@@ -347,6 +347,8 @@ def default_emulators() -> tuple[dict[str, Emulator], Any]:
         SR830Emulator,
         TLB6300Emulator,
     )
+    from kmor.sim.physics.laser import Laser
+    from kmor.sim.physics.params import LaserParams
 
     clock = SimClock()
     rng = np.random.default_rng(0)
@@ -357,7 +359,7 @@ def default_emulators() -> tuple[dict[str, Emulator], Any]:
                                  lambda: True, rng),
         "lockin_polarimeter": SR830Emulator(clock, lambda h: 0j, lambda: 10e-9, rng),
         "lockin_reference": SR830Emulator(clock, lambda h: 0j, lambda: 10e-9, rng),
-        "laser": TLB6300Emulator(clock),
+        "laser": TLB6300Emulator(clock, power_factor=Laser(LaserParams(), rng).power_factor),
         "coil_x": Keithley6221Emulator(),
         "coil_y": Keithley6221Emulator(),
         "coil_z": Keithley6221Emulator(),

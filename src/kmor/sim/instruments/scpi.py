@@ -69,10 +69,18 @@ class ErrorQueue:
         code, message = self._queue.popleft()
         return f'{code},"{message}"'
 
+    def pop_code(self) -> str:
+        """The oldest error's code only (`SYST:ERR:CODE?`), or 0."""
+        return self.pop().split(",", 1)[0]
+
     def clear(self) -> None:
         """*CLS: empty the queue and the event status register."""
         self._queue.clear()
         self.esr = 0
+
+    def clear_queue(self) -> None:
+        """`SYST:ERR:CLE` / `STAT:QUE:CLE`: empty the queue only."""
+        self._queue.clear()
 
     def read_esr(self) -> int:
         """*ESR?: the event status register, cleared by reading."""
@@ -193,7 +201,8 @@ class ScpiParser:
         params = [p.strip() for p in rest.split(",")] if rest.strip() else []
         is_query = header.endswith("?")
         header = header.rstrip("?")
-        if header.startswith("*"):
+        if header.lstrip(":").startswith("*"):  # `:*CLS` is accepted like `*CLS`
+            header = header.lstrip(":")
             command = self._common.get(header.upper())
             new_path = path
         else:
@@ -307,3 +316,29 @@ def query_of(getter: Callable[[], str]) -> QueryHandler:
         no_params(params)
         return getter()
     return run
+
+
+def parse_choice(params: list[str], choices: dict[str, str]) -> str:
+    """A character parameter: `choices` maps each accepted spelling (upper case, short and long
+    form) to the canonical reply; anything else is the SCPI illegal-value error (-224)."""
+    word = one_param(params).upper()
+    if word not in choices:
+        raise fail(ILLEGAL_VALUE)
+    return choices[word]
+
+
+def parse_bounded(params: list[str], units: dict[str, float], *, minimum: float, maximum: float,
+                  default: float | None = None, infinite: bool = False) -> float:
+    """A numeric parameter checked against [minimum, maximum] (-222 outside); `infinite` also
+    takes INF (returned as math.inf)."""
+    if infinite and one_param(params).upper() in ("INF", "INFINITY"):
+        return math.inf
+    value = parse_value(params, units, minimum=minimum, maximum=maximum, default=default)
+    if not minimum <= value <= maximum:
+        raise fail(OUT_OF_RANGE)
+    return value
+
+
+def parse_register(params: list[str], bits: int = 16) -> int:
+    """An enable-register value (NRf, rounded) from 0 to 2**bits - 1, else -222."""
+    return round(parse_bounded(params, {"": 1.0}, minimum=0, maximum=2**bits - 1))

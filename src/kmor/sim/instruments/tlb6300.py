@@ -2,8 +2,10 @@
 
 What it models: output on/off, track mode, the wavelength set point and a motor that slews to it
 on the sim clock (`*OPC?` is 0 while it moves, 1 when done; the unit enters track mode after a
-move), the piezo (% of full scale), the diode current set point, front-facet power from the current
-above threshold, `ERRSTR?`. Set commands reply `OK`; errors reply `Out of Range` or
+move), the piezo (% of full scale), the diode current set point, front-facet power, `ERRSTR?`.
+The power-current curve (lasing threshold included) is the physics model's, handed in as
+`power_factor`: the emulator keeps no threshold of its own, so the power it reports and the light
+the lock-ins see start at the same current. Set commands reply `OK`; errors reply `Out of Range` or
 `Unknown Command` (and are queued for `ERRSTR?`). `SENS:` reads work with or without `?`.
 
 The 6300's GPIB quirk (every read returns the most recent response again) is a transport matter:
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Callable
 
 from kmor.sim.instruments.base import EmulatorBase, split_number, split_units
 
@@ -62,23 +65,26 @@ class TLB6300Emulator(EmulatorBase):
         self,
         clock=None,
         *,
+        power_factor: Callable[[float], float],
+        nominal_front_power_mW: float = 7.5,
         min_wavelength_nm: float = 765.0,
         max_wavelength_nm: float = 781.0,
         max_current_mA: float = 100.0,
-        threshold_current_mA: float = 30.0,
-        slope_efficiency_mW_per_mA: float = 0.25,
         slew_nm_per_s: float = 5.0,
         idn: str = "NewFocus 6300 SN1234 V2.5",
     ) -> None:
         """`clock`: sim clock for the wavelength motor (None: moves finish at once).
-        The wavelength range, current limit, threshold and slope describe the diode head."""
+        `power_factor(current_mA)`: light relative to the nominal current's (0 below threshold),
+        from the physics model (`kmor.sim.physics.laser.Laser.power_factor`).
+        `nominal_front_power_mW`: front-facet power at that nominal current (the head's scale).
+        The wavelength range and current limit describe the diode head."""
         super().__init__()
         self.clock = clock
+        self.power_factor = power_factor
+        self.nominal_front_power_mW = nominal_front_power_mW
         self.min_wavelength_nm = min_wavelength_nm
         self.max_wavelength_nm = max_wavelength_nm
         self.max_current_mA = max_current_mA
-        self.threshold_current_mA = threshold_current_mA
-        self.slope_efficiency_mW_per_mA = slope_efficiency_mW_per_mA
         self.slew_nm_per_s = slew_nm_per_s
         self.idn = idn
         self.errors: deque[str] = deque(maxlen=10)
@@ -121,9 +127,11 @@ class TLB6300Emulator(EmulatorBase):
 
     @property
     def front_power_mW(self) -> float:
-        """Front-facet power: slope x (current - threshold) above threshold, mW."""
-        excess = self.current_mA - self.threshold_current_mA
-        return self.slope_efficiency_mW_per_mA * excess if excess > 0 else 0.0
+        """Front-facet power, mW: the physics' power factor at the flowing current times the
+        nominal front power (0 with the output off or below threshold)."""
+        if self.current_mA <= 0.0:
+            return 0.0
+        return self.nominal_front_power_mW * self.power_factor(self.current_mA)
 
     # --- commands -------------------------------------------------------------------------
     def handle_text(self, text: str) -> str | None:
