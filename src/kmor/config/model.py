@@ -233,7 +233,8 @@ class KmorConfig:
         for name in self.served_port_names():
             port = getattr(self.sim.ports, name)
             if port in seen:
-                return [(f"sim.ports.{name}", f"port {port} is already used by sim.ports.{seen[port]}; "
-                                              "every served instrument needs its own port")]
+                message = (f"port {port} is already used by sim.ports.{seen[port]}; "
+                           "every served instrument needs its own port")
+                return [(f"sim.ports.{name}", message)]
             seen[port] = name
         return []

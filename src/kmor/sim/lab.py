@@ -20,8 +20,13 @@ from kmor.config.model import COIL_AXES, INSTRUMENT_ROLES, KmorConfig
 from kmor.sim.clock import SimClock
 from kmor.sim.daq import SimDaq
 from kmor.sim.faults import IOFault, LabFaultTimes, schedule_lab_faults
-from kmor.sim.instruments import (HP8647AEmulator, Keithley6221Emulator, SR620Emulator, SR830Emulator,
-                                  TLB6300Emulator)
+from kmor.sim.instruments import (
+    HP8647AEmulator,
+    Keithley6221Emulator,
+    SR620Emulator,
+    SR830Emulator,
+    TLB6300Emulator,
+)
 from kmor.sim.physics.model import ApparatusState, LabPhysics
 from kmor.sim.visa_backend import SimVisaLibrary
 
