@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -53,3 +54,52 @@ def test_sim_serve_over_pyvisa_py(tmp_path: Path):
         out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "stopped" in out and "Traceback" not in err
+
+
+def test_sim_serve_serves_the_coil_current_sources_too(tmp_path: Path):
+    text = (Path(__file__).resolve().parents[2] / "config" / "sim-keithley.toml").read_text()
+    names = ["rf_generator", "counter", "lockin_polarimeter", "lockin_reference", "laser", "bx", "by", "bz",
+             "dbz_dz", "gxy"]
+    ports = free_ports(len(names))
+    for name, port in zip(names, ports):
+        text = re.sub(rf"^{name} = \d+", f"{name} = {port}", text, flags=re.MULTILINE)
+    config = tmp_path / "lab.toml"
+    config.write_text(text)
+    proc = subprocess.Popen([sys.executable, "-m", "kmor", "sim", "serve", "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [proc.stdout.readline() for _ in range(12)]
+        assert "Ctrl-C stops." in lines[-1], lines
+        assert lines[8].split() == ["Keithley", "6221", "(coil", "bz)", f"TCPIP::127.0.0.1::{ports[7]}::SOCKET"]
+        rm = pyvisa.ResourceManager("@py")
+        bz = rm.open_resource(f"TCPIP::127.0.0.1::{ports[7]}::SOCKET", read_termination="\n",
+                              write_termination="\n", timeout=5000)
+        assert "MODEL 6221" in bz.query("*IDN?")
+        bz.write("SOUR:CURR 1E-3;:OUTP ON")
+        assert float(bz.query("SOUR:CURR?")) == 1e-3 and bz.query("SYST:ERR?") == '0,"No error"'
+        bz.close()
+        rm.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+
+
+def test_two_served_instruments_on_one_port_is_a_config_error(tmp_path: Path):
+    text = (Path(__file__).resolve().parents[2] / "config" / "sim-keithley.toml").read_text()
+    config = tmp_path / "lab.toml"
+    config.write_text(re.sub(r"^by = \d+", "by = 50830", text, flags=re.MULTILINE))
+    done = subprocess.run([sys.executable, "-m", "kmor", "sim", "serve", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    message = (done.stdout + done.stderr).strip()
+    assert "sim.ports.by" in message and "50830" in message and "lockin_polarimeter" in message
+
+
+def test_a_port_of_a_coil_not_on_a_current_source_may_repeat(tmp_path: Path):
+    from kmor.config.files import load_config
+
+    text = default_config_bytes().decode()
+    config = tmp_path / "lab.toml"
+    config.write_text(re.sub(r"^bx = \d+", "bx = 50830", text, flags=re.MULTILINE))
+    assert load_config(config).config.sim.ports.bx == 50830
