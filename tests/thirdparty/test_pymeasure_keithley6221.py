@@ -1,7 +1,8 @@
 """PyMeasure's Keithley6221, unmodified, through pyvisa-py against `kmor sim serve --config
 config/sim-keithley.toml`: construct, reset, every property set and read back, every method, and
 the error queue empty at the end; what the simulated lab lacks (a 2182A for delta mode) is refused
-with the instrument's own errors. Setting a current moves the simulated field."""
+with the instrument's own errors. Setting a current moves the simulated field, and the PyMeasure
+script of docs/third-party-clients.md runs and shows the NMOR resonance."""
 
 from __future__ import annotations
 
@@ -199,3 +200,37 @@ def test_setting_a_current_moves_the_field_in_the_cell(tmp_path):
         assert lab.physics.field_in_cell_uG(lab.state())[2] == pytest.approx(before_uG)
         assert bz.check_errors() == []
         bz.adapter.close()
+
+
+# --- the script in docs/third-party-clients.md ----------------------------------------------------
+DOC = REPO / "docs" / "third-party-clients.md"
+DEFAULT_PORTS = {"lockin_polarimeter": 50830, "laser": 50630, "bx": 50661, "by": 50662, "bz": 50663}
+
+
+def pymeasure_script() -> str:
+    section = DOC.read_text().split("## PyMeasure", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_pymeasure_script_of_the_docs_runs_and_sees_the_resonance(tmp_path: Path):
+    config, ports = config_on_free_ports(tmp_path)
+    script = pymeasure_script()
+    for key, default in DEFAULT_PORTS.items():
+        script, n = re.subn(rf"\b{default}\b", str(ports[key]), script)
+        assert n >= 1, key
+    (tmp_path / "script.py").write_text(script)
+    server = subprocess.Popen([sys.executable, "-m", "kmor", "sim", "serve", "--config", str(config)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [server.stdout.readline() for _ in range(12)]
+        assert "Ctrl-C stops." in lines[-1], lines
+        done = subprocess.run([sys.executable, str(tmp_path / "script.py")], capture_output=True,
+                              text=True, timeout=120, check=False)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=20)
+    assert done.returncode == 0, done.stderr
+    rows = dict(tuple(map(float, line.split())) for line in done.stdout.splitlines()[1:])
+    assert len(rows) == 7
+    assert rows[-5.0] < 0 < rows[5.0]          # the dispersive NMOR curve changes sign at zero field
+    assert abs(rows[-2.0]) > abs(rows[-10.0]) and abs(rows[2.0]) > abs(rows[10.0])

@@ -231,7 +231,8 @@ class Keithley6221Emulator(EmulatorBase):
 
     # --- waveform and sweep ---------------------------------------------------------------------
     def _wave_arm(self, params: list[str]) -> None:
-        """SOUR:WAVE:ARM: the output turns on at the offset (assumed), ready for INIT."""
+        """SOUR:WAVE:ARM: the output turns on, still at the dc level, ready for SOUR:WAVE:INIT
+        (assumed; after the duration it is back at the dc level, still armed)."""
         no_params(params)
         if abs(self.wave.offset_A) + abs(self.wave.amplitude_A) > self.MAX_CURRENT_A:
             raise fail(SETTINGS_CONFLICT)
