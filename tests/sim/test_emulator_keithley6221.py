@@ -347,3 +347,16 @@ def test_delta_needs_a_2182a_the_lab_does_not_have(src):
 def test_bad_delta_buffer_and_trigger_arguments(src, command, code):
     src.handle(command)
     assert errors_of(src) == [code]
+
+
+def test_compliance_sets_measurement_bit_3_and_its_summary():
+    src = Keithley6221Emulator(load_ohm=100.0)
+    src.handle(b"STAT:MEAS:ENAB 8;:*SRE 1;:SOUR:CURR:COMP 1;:SOUR:CURR 0.005;:OUTP 1")
+    assert src.handle(b"STAT:MEAS:COND?") == b"0"           # 0.5 V across 100 ohm: not in compliance
+    src.handle(b"SOUR:CURR 0.02")                           # 2 V needed, 1 V allowed
+    assert src.output_current_A == pytest.approx(0.01)
+    assert src.handle(b"STAT:MEAS:COND?") == b"8"
+    assert src.handle(b"*STB?") == b"65"                     # MSB and, through *SRE 1, MSS
+    assert src.handle(b"STAT:MEAS?") == b"8" and src.handle(b"STAT:MEAS?") == b"0"
+    src.handle(b"OUTP 0")
+    assert src.handle(b"STAT:MEAS:COND?") == b"0" and src.handle(b"*STB?") == b"0"

@@ -8,7 +8,8 @@ Models, from the Model 6220/6221 Reference Manual:
 - the AC waveform (`SOUR:WAVE`: sine, square, ramp, four arbitrary waveforms; arm, start, abort)
   and the linear / logarithmic / list sweeps (`SOUR:SWE`, `SOUR:LIST`): with a sim clock the
   output follows them in lab time, each sweep level lasting the source delay;
-- the status system (`kmor.sim.instruments.scpi_status`), `SYST:ERR` in all its forms, display
+- the status system (`kmor.sim.instruments.scpi_status`; compliance drives measurement bit 3),
+  `SYST:ERR` in all its forms, display
   on/off and text, the beeper, the trigger-model settings, `*OPT?`, `*TRG`;
 - the buffer (`TRAC`) and the delta-mode settings (`SOUR:DELT`, `UNIT`). The 6221 fills its buffer
   only with readings of a Model 2182A nanovoltmeter on its RS-232 / Trigger Link, and the simulated
@@ -57,6 +58,8 @@ RANGES_A = (2e-9, 20e-9, 200e-9, 2e-6, 20e-6, 200e-6, 2e-3, 20e-3, 100e-3)
 HARDWARE_MISSING = (-241, "Hardware missing")
 DATA_STALE = (-230, "Data corrupt or stale")
 TRIGGER_IGNORED = (-211, "Trigger ignored")
+#: Measurement event register bit 3: the source is in compliance.
+MEAS_COMPLIANCE = 1 << 3
 #: Keithley's reply for an infinite setting (the manual's +9.9E37).
 INFINITY_REPLY = 9.9e37
 
@@ -177,7 +180,14 @@ class Keithley6221Emulator(EmulatorBase):
         return abs(self.output_current_A) * self.load_ohm >= self.compliance_V * (1 - 1e-12)
 
     def handle_text(self, text: str) -> str | None:
-        return self.parser.execute(text)
+        self._update_conditions()
+        reply = self.parser.execute(text)
+        self._update_conditions()
+        return reply
+
+    def _update_conditions(self) -> None:
+        """The condition bits the twin drives: measurement B3, compliance (manual fig. 11-6)."""
+        self.status.measurement.set_condition(MEAS_COMPLIANCE, self.in_compliance)
 
     def query_interrupted(self) -> None:
         self.errors.push(*QUERY_INTERRUPTED)
