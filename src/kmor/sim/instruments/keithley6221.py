@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Protocol
 
 from kmor.sim.instruments.base import EmulatorBase
 from kmor.sim.instruments.keithley6221_programs import (
@@ -40,6 +41,7 @@ from kmor.sim.instruments.scpi import (
     QUERY_INTERRUPTED,
     SETTINGS_CONFLICT,
     ErrorQueue,
+    QueryHandler,
     ScpiParser,
     add_ieee_common,
     fail,
@@ -62,6 +64,12 @@ TRIGGER_IGNORED = (-211, "Trigger ignored")
 MEAS_COMPLIANCE = 1 << 3
 #: Keithley's reply for an infinite setting (the manual's +9.9E37).
 INFINITY_REPLY = 9.9e37
+
+
+class Clock(Protocol):
+    """The sim clock as the twin uses it."""
+
+    def now_s(self) -> float: ...
 
 
 def _sci(value: float) -> str:
@@ -100,7 +108,7 @@ class Keithley6221Emulator(EmulatorBase):
     OPTIONS = "0"
     TRACE_MAX_POINTS = 65536
 
-    def __init__(self, load_ohm: float | None = None, clock=None) -> None:
+    def __init__(self, load_ohm: float | None = None, clock: Clock | None = None) -> None:
         """`load_ohm`: the coil's resistance; None means an ideal load (never in compliance).
         `clock`: the sim clock the waveform and sweep outputs run on (None: time stands at 0)."""
         super().__init__()
@@ -140,7 +148,7 @@ class Keithley6221Emulator(EmulatorBase):
         self.trace_feed = "SENS1"
         self.trace_control = "NEV"
         self.data_format = "ASC"
-        self.trigger = {"ARM:SOUR": "IMM", "ARM:TIM": 0.1, "ARM:ILIN": 1, "ARM:OLIN": 2,
+        self.trigger: dict[str, str | float] = {"ARM:SOUR": "IMM", "ARM:TIM": 0.1, "ARM:ILIN": 1, "ARM:OLIN": 2,
                         "TRIG:SOUR": "IMM", "TRIG:ILIN": 1, "TRIG:OLIN": 2, "TRIG:OUTP": "NONE"}
 
     # --- what the physics reads ------------------------------------------------------------
@@ -366,8 +374,7 @@ class Keithley6221Emulator(EmulatorBase):
         p.add(f"{s}:SPACing", lambda a: setattr(self.sweep, "spacing", parse_choice(a, _choices("LINear", "LOGarithmic", "LIST"))),
               query_of(lambda: self.sweep.spacing))
         for header, name in (("STARt", "start_A"), ("STOP", "stop_A"), ("STEP", "step_A")):
-            p.add(f"[SOURce#]:CURRent:{header}", self._sweep_setter(name),
-                  query_of(lambda name=name: _sci(getattr(self.sweep, name))))
+            p.add(f"[SOURce#]:CURRent:{header}", self._sweep_setter(name), self._sweep_reply(name))
         p.add(f"{s}:POINts", self._set_sweep_points, query_of(lambda: str(self.sweep.points)))
         p.add(f"{s}:COUNt", self._set_sweep_count, query_of(lambda: _sci(self.sweep.count)))
         p.add(f"{s}:RANGing", lambda a: setattr(self.sweep, "ranging", parse_choice(a, _choices("BEST", "AUTO", "FIXed"))),
@@ -386,8 +393,7 @@ class Keithley6221Emulator(EmulatorBase):
         d = "[SOURce#]:DELTa"
         for header, key, low, high in (("HIGH", "HIGH", 0.0, self.MAX_CURRENT_A),
                                        ("LOW", "LOW", -self.MAX_CURRENT_A, 0.0)):
-            p.add(f"{d}:{header}", self._delta_setter(key, CURRENT_UNITS_A, low, high),
-                  query_of(lambda key=key: _sci(self.delta[key])))
+            p.add(f"{d}:{header}", self._delta_setter(key, CURRENT_UNITS_A, low, high), self._delta_reply(key))
         p.add(f"{d}:DELay", self._delta_setter("DEL", SECONDS, 0.0, 9999.999, infinite=True),
               query_of(lambda: _sci(self.delta["DEL"])))
         p.add(f"{d}:COUNt", self._delta_setter("COUN", PLAIN, 1, 65536, infinite=True, integer=True),
@@ -426,13 +432,12 @@ class Keithley6221Emulator(EmulatorBase):
         self._trigger_choice(p, "TRIGger:[SEQuence#]:SOURce", "TRIG:SOUR", _choices("IMMediate", "TLINk"))
         self._trigger_choice(p, "TRIGger:[SEQuence#]:OUTPut", "TRIG:OUTP", _choices("NONE", "SOURce", "DELay"))
         p.add("ARM:[SEQuence#]:[LAYer#]:TIMer", self._trigger_number("ARM:TIM", 1e-3, 99999.99),
-              query_of(lambda: _sci(self.trigger["ARM:TIM"])))
+              query_of(lambda: _sci(float(self.trigger["ARM:TIM"]))))
         for header, key in (("ARM:[SEQuence#]:[LAYer#]:ILINe", "ARM:ILIN"),
                             ("ARM:[SEQuence#]:[LAYer#]:OLINe", "ARM:OLIN"),
                             ("TRIGger:[SEQuence#]:ILINe", "TRIG:ILIN"),
                             ("TRIGger:[SEQuence#]:OLINe", "TRIG:OLIN")):
-            p.add(header, self._trigger_number(key, 1, 6, integer=True),
-                  query_of(lambda key=key: str(self.trigger[key])))
+            p.add(header, self._trigger_number(key, 1, 6, integer=True), self._trigger_reply(key))
 
     # --- small command builders -------------------------------------------------------------------
     def _number(self, p: ScpiParser, header: str, name: str, units: dict[str, float],
@@ -482,6 +487,15 @@ class Keithley6221Emulator(EmulatorBase):
         if not self.wave.arb_points:
             raise fail(SETTINGS_CONFLICT)
         self.wave.arbs[f"ARB{slot}"] = list(self.wave.arb_points)
+
+    def _sweep_reply(self, name: str) -> QueryHandler:
+        return query_of(lambda: _sci(getattr(self.sweep, name)))
+
+    def _delta_reply(self, key: str) -> QueryHandler:
+        return query_of(lambda: _sci(self.delta[key]))
+
+    def _trigger_reply(self, key: str) -> QueryHandler:
+        return query_of(lambda: str(self.trigger[key]))
 
     def _sweep_setter(self, name: str) -> Callable[[list[str]], None]:
         def run(params: list[str]) -> None:

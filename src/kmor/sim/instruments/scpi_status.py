@@ -12,11 +12,13 @@ through *ESE, bit 2 error queue not empty, bit 6 the master summary through *SRE
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kmor.sim.instruments.scpi import (
     ErrorQueue,
     ScpiParser,
+    SetHandler,
     no_params,
     parse_register,
     query_of,
@@ -87,7 +89,7 @@ class ScpiStatus:
         """Add *ESE, *SRE, *STB, *CLS, STATus:... and SYSTem:ERRor:... to `p`."""
         errors = self.errors
 
-        def setter(name: str, bits: int = 16):
+        def setter(name: str, bits: int = 16) -> SetHandler:
             def run(params: list[str]) -> None:
                 setattr(self, name, parse_register(params, bits))
             return run
@@ -108,7 +110,7 @@ class ScpiStatus:
         p.add("SYSTem:ERRor:COUNt", None, query_of(lambda: str(len(errors))))
         p.add("SYSTem:ERRor:CLEar", _action(errors.clear_queue))
 
-    def _drain(self, pop) -> str:
+    def _drain(self, pop: Callable[[], str]) -> str:
         """`...:ALL?`: every queued entry, oldest first, comma separated (the no-error entry when
         the queue is empty)."""
         if not len(self.errors):
@@ -116,7 +118,7 @@ class ScpiStatus:
         return ",".join(pop() for _ in range(len(self.errors)))
 
 
-def _action(run_it):
+def _action(run_it: Callable[[], None]) -> SetHandler:
     def run(params: list[str]) -> None:
         no_params(params)
         run_it()
