@@ -360,3 +360,13 @@ def test_compliance_sets_measurement_bit_3_and_its_summary():
     assert src.handle(b"STAT:MEAS?") == b"8" and src.handle(b"STAT:MEAS?") == b"0"
     src.handle(b"OUTP 0")
     assert src.handle(b"STAT:MEAS:COND?") == b"0" and src.handle(b"*STB?") == b"0"
+
+
+def test_a_running_sweep_keeps_the_levels_it_was_armed_with(clocked):
+    clocked.handle(b"SOUR:DEL 1;:SOUR:SWE:SPAC LOG;POIN 3;:SOUR:CURR:STAR 1E-4;STOP 1E-2;:SOUR:SWE:ARM;:INIT")
+    clocked.handle(b"SOUR:CURR:STAR 0;:SOUR:DEL 0.001")        # no valid log sweep any more
+    clocked.clock.advance(2.5)
+    assert clocked.output_current_A == pytest.approx(1e-2)
+    assert errors_of(clocked) == []
+    clocked.handle(b"SOUR:SWE:ARM")
+    assert errors_of(clocked) == [-221]

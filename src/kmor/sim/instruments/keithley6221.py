@@ -140,6 +140,7 @@ class Keithley6221Emulator(EmulatorBase):
         self.wave_armed = False
         self.sweep_armed = False
         self._program: tuple[str, float] | None = None   # ("WAVE"|"SWEEP", start time)
+        self._sweep_armed_as: tuple[float, list[float]] = (self.source_delay_s, [])
         self.delta = {"HIGH": 1e-3, "LOW": -1e-3, "DEL": 2e-3, "COUN": math.inf}
         self.delta_compliance_abort = False
         self.delta_cold_switch = False
@@ -162,7 +163,7 @@ class Keithley6221Emulator(EmulatorBase):
         kind, start = self._program
         elapsed = self._now() - start
         value = (self.wave.current_A(elapsed) if kind == "WAVE"
-                 else self.sweep.current_A(elapsed, self.source_delay_s))
+                 else self.sweep.current_A(elapsed, *self._sweep_armed_as))
         if value is None:
             self._program = None
             self.sweep_armed = self.sweep_armed and kind != "SWEEP"
@@ -277,6 +278,7 @@ class Keithley6221Emulator(EmulatorBase):
             raise fail(SETTINGS_CONFLICT)
         self._stop_programs()
         self.sweep_armed = True
+        self._sweep_armed_as = (self.source_delay_s, levels)   # later setting changes wait for a new ARM
 
     def _initiate(self, params: list[str]) -> None:
         """INIT: start an armed sweep (the output turns on); with nothing armed -221 (assumed)."""

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 
 from kmor.sim.instruments.scpi import (
-    OUT_OF_RANGE,
+    MISSING_PARAM,
     SETTINGS_CONFLICT,
     fail,
     parse_bounded,
@@ -34,7 +34,7 @@ MAX_ARB_POINTS = 65536
 
 @dataclass
 class Waveform:
-    """SOUR:WAVE settings. *RST values are assumed: sine, 1 kHz, 2 pA... (see reset())."""
+    """SOUR:WAVE settings; the defaults are the assumed *RST values."""
 
     function: str = "SIN"
     freq_hz: float = 1e3
@@ -100,10 +100,9 @@ class Sweep:
         direction = 1.0 if self.stop_A >= self.start_A else -1.0
         return [self.start_A + direction * abs(self.step_A) * i for i in range(n + 1)]
 
-    def current_A(self, elapsed_s: float, delay_s: float) -> float | None:
-        """Output current `elapsed_s` after the sweep started, each level lasting `delay_s`;
-        None once every repetition (`count`) is done."""
-        levels = self.levels_A()
+    def current_A(self, elapsed_s: float, delay_s: float, levels: list[float]) -> float | None:
+        """Output current `elapsed_s` after the sweep started, each of `levels` (taken when it was
+        armed) lasting `delay_s`; None once every repetition (`count`) is done."""
         index = int(elapsed_s / delay_s)
         if index >= len(levels) * self.count:
             return None
@@ -122,7 +121,7 @@ def parse_current_list(params: list[str], low: float = -MAX_CURRENT_A,
                        high: float = MAX_CURRENT_A) -> list[float]:
     """A comma-separated list of values (amperes or unit-free), each checked against the range."""
     if not params or not all(params):
-        raise fail(OUT_OF_RANGE if params else (-109, "Missing parameter"))
+        raise fail(MISSING_PARAM)
     values = [parse_bounded([p], CURRENT_UNITS_A, minimum=low, maximum=high) for p in params]
     if len(values) > MAX_ARB_POINTS:
         raise fail((-223, "Too much data"))
