@@ -63,6 +63,12 @@ class QueueState:
         save_json_atomic(Path(run_dir) / QUEUE_FILE, static)
         return cls(run_dir, _initial(static))
 
+    @staticmethod
+    def require(run_dir: str | Path) -> None:
+        """StorageError naming the folder unless it holds a queue (checked before locking it)."""
+        if not (Path(run_dir) / QUEUE_FILE).is_file():
+            raise StorageError(Path(run_dir) / QUEUE_FILE, "no such state file: not a kmor run folder")
+
     @classmethod
     def load(cls, run_dir: str | Path) -> QueueState:
         run_dir = Path(run_dir)

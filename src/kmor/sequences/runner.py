@@ -20,6 +20,7 @@ ends it as "failed" and raises.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable
@@ -46,6 +47,7 @@ from kmor.sequences.rfscan import run_rfscan
 from kmor.sequences.zeroing import zero_transverse_fields
 from kmor.storage import new_run_dir
 from kmor.storage.errors import StorageError
+from kmor.storage.run_lock import hold_run_folder
 
 log = logging.getLogger("kmor.sequences.runner")
 LOG_FILE = "run.log"
@@ -93,8 +95,19 @@ def run_batch(path: str | Path | None, loaded_config: LoadedConfig, *,
     pause/resume/abort). Returns a BatchResult (status "paused" after a persistent fault, see the
     module doc); a failure (a bug) raises after the queue and the scan files are saved and the
     apparatus is safe, with `exc.run_dir` set and a note saying how to resume."""
+    with contextlib.ExitStack() as held:   # the run folder's lock, for the whole run
+        return _run_batch(path, loaded_config, held, resume_dir, progress, station, data_dir,
+                          subscribers, engine_ready)
+
+
+def _run_batch(path: str | Path | None, loaded_config: LoadedConfig, held: contextlib.ExitStack,
+               resume_dir: str | Path | None, progress: Callable[[Event], None] | None, station: Any,
+               data_dir: str | Path | None, subscribers: list[Callable[[Event], None]] | None,
+               engine_ready: Callable[[Engine], None] | None) -> BatchResult:
     config = loaded_config.config
     if resume_dir is not None:
+        QueueState.require(resume_dir)
+        held.enter_context(hold_run_folder(resume_dir))   # before the queue is read or reconciled
         queue = QueueState.load(resume_dir)
         batch = parse_batch_text(queue.data["batch_text"], queue.data["batch_file"], config)
         _check_same_jobs(batch, queue)
@@ -105,6 +118,7 @@ def run_batch(path: str | Path | None, loaded_config: LoadedConfig, *,
             raise ValueError("give a batch file or resume_dir")
         batch = load_batch(path, config)
         run_dir = new_run_dir(data_dir if data_dir is not None else config.lab.data_dir, batch.section.name)
+        held.enter_context(hold_run_folder(run_dir))
         queue = QueueState.create(run_dir, batch_file=str(path), batch_text=batch.text,
                                   config_source=loaded_config.source, config_text=loaded_config.text,
                                   name=batch.section.name, jobs=[j.as_dict() for j in batch.jobs])
