@@ -43,6 +43,7 @@ from kmor.sequences.lock import acquire_lock, restore_lock
 from kmor.sequences.lockpoint import search_lock_point
 from kmor.sequences.queue import DONE, QueueState
 from kmor.sequences.recorder import FaultyRecorder, HDF5Recorder
+from kmor.sequences.resume_config import resume_command
 from kmor.sequences.rfscan import run_rfscan
 from kmor.sequences.zeroing import zero_transverse_fields
 from kmor.storage import new_run_dir
@@ -70,6 +71,8 @@ class BatchResult:
     run_dir: Path
     scans: list[str]
     message: str = ""
+    resume_command: str = ""
+    """The exact shell command that continues the run (with the config it ran with)."""
 
 
 def check_batch(path: str | Path, loaded_config: LoadedConfig) -> Batch:
@@ -174,6 +177,7 @@ def _run(queue: QueueState, batch: Batch, loaded: LoadedConfig, run_dir: Path,
     queue.start_session(resumed)
     log.info("run %s: %d jobs, %d to do", run_dir, len(queue.jobs), len(queue.pending_jobs()))
     status, message = "failed", ""
+    resume = resume_command(run_dir, loaded, queue.data.get("config_text"))
     try:
         with engine.signals_stop_at_point_boundary():
             outcome = engine.run(lambda e: _plan(e, queue, current, resumed),
@@ -181,12 +185,11 @@ def _run(queue: QueueState, batch: Batch, loaded: LoadedConfig, run_dir: Path,
         status, message = outcome.status, outcome.message
     except PERSISTENT_FAULTS as exc:
         status, message = "paused", fault_message(exc)
-        log.error("batch paused: %s; the apparatus is safe; continue with: kmor run --resume %s",
-                  message, run_dir)
+        log.error("batch paused: %s; the apparatus is safe; continue with: %s", message, resume)
     except BaseException as exc:
         status, message = ("aborted" if isinstance(exc, (KeyboardInterrupt, SystemExit)) else "failed"), \
             f"{type(exc).__name__}: {exc}"
-        exc.add_note(f"run folder: {run_dir} (continue with: kmor run --resume {run_dir})")
+        exc.add_note(f"run folder: {run_dir} (continue with: {resume})")
         exc.run_dir = run_dir  # type: ignore[attr-defined]
         raise
     finally:
@@ -200,7 +203,8 @@ def _run(queue: QueueState, batch: Batch, loaded: LoadedConfig, run_dir: Path,
         bus.close()
         if own_station:
             station.close()
-    return BatchResult(status=status, run_dir=run_dir, scans=queue.complete_scans(), message=message)
+    return BatchResult(status=status, run_dir=run_dir, scans=queue.complete_scans(), message=message,
+                       resume_command=resume)
 
 
 def fault_message(exc: BaseException) -> str:
