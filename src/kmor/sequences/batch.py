@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kmor.config.loader import ConfigError, build, parse_toml_bytes, read_toml
+from kmor.config.loader import ConfigError, build, parse_toml_bytes, printable_path, read_toml
 from kmor.config.schema import param
 from kmor.sequences import bscan, lockpoint, rfscan, zeroing
 from kmor.sequences.bscan import BScanParams
@@ -37,8 +37,17 @@ from kmor.sequences.zeroing import ZeroingParams
 class BatchSection:
     """The batch as a whole."""
 
-    name: str = param("batch", doc="run name: the run folder is data_dir/YYYYMMDD-HHMMSS-name")
+    name: str = param("batch", doc="run name: the run folder is data_dir/YYYYMMDD-HHMMSS-name (1-100 "
+                                   "characters with at least one letter or digit; letters, digits, '.', "
+                                   "'_' and '-' are kept, anything else becomes '-')")
     description: str = param("", doc="free text, stored with the queue")
+
+    def problems(self) -> list[tuple[str, str]]:
+        if not any(c.isascii() and c.isalnum() for c in self.name) or len(self.name) > 100:
+            return [("name", f"{self.name[:40]!r} cannot name a run folder: give 1-100 characters with at "
+                             "least one letter or digit (A-Z, a-z, 0-9; '.', '_' and '-' are kept, anything "
+                             "else becomes '-')")]
+        return []
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,7 +152,7 @@ def format_duration(seconds: float) -> str:
 def load_batch(path: str | Path, config: Any) -> Batch:
     """Read and validate a batch file against the schema and the lab config's limits."""
     data, text = read_toml(path)
-    return parse_batch(data, text, str(path), config)
+    return parse_batch(data, text, printable_path(path), config)
 
 
 def parse_batch_text(text: str, file: str, config: Any) -> Batch:

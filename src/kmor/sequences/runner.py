@@ -47,6 +47,7 @@ from kmor.sequences.resume_config import resume_command
 from kmor.sequences.rfscan import run_rfscan
 from kmor.sequences.zeroing import zero_transverse_fields
 from kmor.storage import new_run_dir
+from kmor.storage.runs import remove_if_unused
 from kmor.storage.errors import StorageError
 from kmor.storage.run_lock import hold_run_folder
 
@@ -122,7 +123,8 @@ def _run_batch(path: str | Path | None, loaded_config: LoadedConfig, held: conte
         batch = load_batch(path, config)
         run_dir = new_run_dir(data_dir if data_dir is not None else config.lab.data_dir, batch.section.name)
         held.enter_context(hold_run_folder(run_dir))
-        queue = QueueState.create(run_dir, batch_file=str(path), batch_text=batch.text,
+        held.callback(remove_if_unused, run_dir)   # never leave an empty run folder behind
+        queue = QueueState.create(run_dir, batch_file=batch.file, batch_text=batch.text,
                                   config_source=loaded_config.source, config_text=loaded_config.text,
                                   name=batch.section.name, jobs=[j.as_dict() for j in batch.jobs])
         notes = []
