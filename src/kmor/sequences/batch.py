@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kmor.config.loader import ConfigError, build, parse_toml_bytes, printable_path, read_toml
+from kmor.config.loader import (
+    ConfigError,
+    build,
+    parse_toml_bytes,
+    printable_path,
+    read_toml,
+)
 from kmor.config.schema import param
 from kmor.sequences import bscan, lockpoint, rfscan, zeroing
 from kmor.sequences.bscan import BScanParams
@@ -30,6 +36,7 @@ from kmor.sequences.laser import LaserSetupParams
 from kmor.sequences.lock import LockParams
 from kmor.sequences.lockpoint import LockPointParams
 from kmor.sequences.rfscan import RfScanParams
+from kmor.sequences.wiring import wiring_problems
 from kmor.sequences.zeroing import ZeroingParams
 
 
@@ -236,6 +243,8 @@ def check_limits(kind: str, p: Any, config: Any, *, file: str, key: str) -> None
             if level > limits.max_rf_amplitude_dBm:
                 fail(field, f"{level:g} dBm exceeds the lab limit limits.max_rf_amplitude_dBm = {limits.max_rf_amplitude_dBm:g} dBm")
 
+    for field, message in wiring_problems(kind, p, config):
+        fail(field, message)
     if kind in ("bscan", "bscan_series"):
         field_ok("field_range_uG", p.field_range_uG, "bz")
         if p.hardware_timed:

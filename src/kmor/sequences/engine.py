@@ -478,7 +478,7 @@ def _close_record(record: ScanRecord, status: str, message: str) -> None:
     original error (the one that says what went wrong first) goes on."""
     try:
         record.close(status, message)
-    except Exception as exc:  # noqa: BLE001 - re-raised unless another error is on its way
+    except Exception as exc:  # re-raised unless another error is on its way
         if status == "complete":
             raise
         log.error("closing %s after %s: %s", record.path, status, exc)

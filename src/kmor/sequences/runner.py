@@ -47,9 +47,9 @@ from kmor.sequences.resume_config import resume_command
 from kmor.sequences.rfscan import run_rfscan
 from kmor.sequences.zeroing import zero_transverse_fields
 from kmor.storage import new_run_dir
-from kmor.storage.runs import remove_if_unused
 from kmor.storage.errors import StorageError
 from kmor.storage.run_lock import hold_run_folder
+from kmor.storage.runs import remove_if_unused
 
 log = logging.getLogger("kmor.sequences.runner")
 LOG_FILE = "run.log"
