@@ -114,3 +114,24 @@ def test_a_named_pipe_or_a_folder_is_refused_not_waited_on(tmp_path):
     one_line_error(kmor("check", str(tmp_path / "b.toml"), "--config", str(pipe), timeout=30), "named pipe")
     one_line_error(kmor("check", str(tmp_path), timeout=30), "is a folder")
     assert not (tmp_path / "d").exists()
+
+
+def grid(n_light: int, n_rf: int, extra: str = "") -> str:
+    lights = ", ".join(f"{1 + 0.01 * i:.2f}" for i in range(n_light))
+    levels = ", ".join(f"{-60 + 0.01 * i:.2f}" for i in range(n_rf))
+    return (f'[batch]\nname = "grid"\n{extra}\n[[steps]]\nkind = "rf_grid"\nlight_powers_uW = [{lights}]\n'
+            f"rf_powers_dBm = [{levels}]\n")
+
+
+def test_a_batch_beyond_the_job_limit_is_refused_naming_the_limit(tmp_path):
+    at_limit = tmp_path / "at.toml"
+    at_limit.write_text(grid(100, 100))
+    assert len(check_batch(at_limit, load_config()).jobs) == 10_000
+    beyond = tmp_path / "beyond.toml"
+    beyond.write_text(grid(100, 100, '[[steps]]\nkind = "laser"\n'))
+    with pytest.raises(ConfigError, match=r"beyond\.toml: steps: the batch expands to 10001 jobs \(steps\[1\] "
+                                          r"alone to 10000\); a batch may have at most 10000"):
+        check_batch(beyond, load_config())
+    with pytest.raises(ConfigError):
+        run_batch(beyond, load_config(), data_dir=tmp_path / "data")
+    assert not (tmp_path / "data").exists()

@@ -207,8 +207,28 @@ def parse_batch(data: Mapping[str, Any], text: str, file: str, config: Any) -> B
         params = build(STEP_KINDS[kind], table, file=file, key=key)
         check_limits(kind, params, config, file=file, key=key)
         steps.append((kind, params))
+    _refuse_too_many_jobs(steps, file)
     jobs = expand(steps, config)
     return Batch(file=file, text=text, section=section, steps=steps, jobs=jobs, warnings=_warnings(steps))
+
+
+MAX_JOBS = 10_000
+"""Most jobs one batch may expand to. Each job is a line of queue.json (about 0.7 kB, written at the
+start) and at least one scan; the paper's batch has 22 jobs, and 10,000 scans are weeks of lab
+time. Larger batches are split into several files (docs/decisions/0153)."""
+
+
+def _refuse_too_many_jobs(steps: list[tuple[str, Any]], file: str) -> None:
+    """ConfigError naming the limit and the largest step, counted before anything is expanded."""
+    counts = [len(p.light_powers_uW) if kind == "bscan_series"
+              else len(p.light_powers_uW) * len(p.rf_powers_dBm) if kind == "rf_grid" else 1
+              for kind, p in steps]
+    total = sum(counts)
+    if total > MAX_JOBS:
+        biggest = max(range(len(counts)), key=counts.__getitem__)
+        raise ConfigError(file, "steps", f"the batch expands to {total} jobs (steps[{biggest}] alone to "
+                                         f"{counts[biggest]}); a batch may have at most {MAX_JOBS}: split it "
+                                         f"into several batch files")
 
 
 # --------------------------------------------------------------------------------------------
