@@ -62,7 +62,10 @@ def _add_run_command(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("run", help="run a sequence file (a batch of steps) and record it to HDF5")
     p.add_argument("sequence", nargs="?", help="sequence TOML, e.g. config/sequences/paper.toml")
     p.add_argument("--config", help="lab config TOML (default: the embedded simulated lab)")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue the interrupted batch recorded in RUN_DIR")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the interrupted batch recorded in RUN_DIR "
+                                                       "(with the lab config recorded there)")
+    p.add_argument("--config-change-ok", action="store_true",
+                   help="with --resume: continue with --config although it differs from the recorded one")
     p.add_argument("--data-dir", help="where to create the run folder (default: lab.data_dir of the config)")
     p.set_defaults(handler=_cmd_run)
 
@@ -120,13 +123,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from kmor.config.files import load_config
     from kmor.drivers.errors import InstrumentError
     from kmor.sequences import SequenceError, TextProgress, run_batch
+    from kmor.sequences.resume_config import config_for_resume
     from kmor.storage import StorageError
 
     if (args.sequence is None) == (args.resume is None):
         print("kmor: error: give a SEQUENCE file to run, or --resume RUN_DIR (not both)", file=sys.stderr)
         return EXIT_USER_ERROR
-    loaded = load_config(args.config)
     try:
+        loaded = config_for_resume(args.resume, args.config, args.config_change_ok) if args.resume \
+            else load_config(args.config)
         result = run_batch(args.sequence, loaded, resume_dir=args.resume, progress=TextProgress(),
                            data_dir=args.data_dir)
     except (InstrumentError, SequenceError, StorageError, OSError) as exc:
@@ -140,9 +145,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 0
     if result.status == "paused":
         print(f"kmor: paused: {result.message}", file=sys.stderr)
-        print(f"kmor: the apparatus is safe; continue with: kmor run --resume {result.run_dir}", file=sys.stderr)
+        print(f"kmor: the apparatus is safe; continue with: {result.resume_command}", file=sys.stderr)
         return EXIT_PAUSED
-    print(f"continue with: kmor run --resume {result.run_dir}")
+    print(f"continue with: {result.resume_command}")
     return 130 if result.status == "aborted" else 1
 
 

@@ -164,6 +164,33 @@ class Station:
             problems.append(f"coil ramp-down failed: {exc}")
         for problem in problems:
             log.error("make_safe: %s", problem)
+        problems += self._log_safe_state()
+        return problems
+
+    def _log_safe_state(self) -> list[str]:
+        """Read back the rf output and every coil's drive and log them (run.log shows afterwards
+        that the apparatus was left safe); returns what is not safe or could not be read."""
+        parts, problems = [], []
+        try:
+            rf_on = bool(self.rf.rf_on)
+            parts.append(f"rf output {'ON' if rf_on else 'off'} (read back)")
+            if rf_on:
+                problems.append("rf output still on")
+        except Exception as exc:  # noqa: BLE001 - a report must not stop the shutdown
+            problems.append(f"rf output could not be read back: {exc}")
+        for axis in self.coils.axes:
+            try:
+                drive, units = self.coils.drive(axis), self.coils.drive_units(axis)
+                field_uG = self.coils.field_uG(axis)
+                parts.append(f"coil {axis} {field_uG:.3g} uG ({drive:.3g} {units} read back)")
+                if abs(field_uG) > 1e-6 * self.config.limits.max_field_uG:
+                    problems.append(f"coil {axis} still at {field_uG:.3g} uG")
+            except Exception as exc:  # noqa: BLE001
+                problems.append(f"coil {axis} could not be read back: {exc}")
+        if problems:
+            log.error("apparatus NOT confirmed safe: %s; %s", "; ".join(problems), ", ".join(parts))
+        else:
+            log.info("apparatus safe: %s", ", ".join(parts))
         return problems
 
     def close(self) -> None:

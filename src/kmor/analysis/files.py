@@ -50,6 +50,11 @@ class AnalysisInputError(ValueError):
         super().__init__(f"{path}: {message}")
 
 
+class DamagedScanError(AnalysisInputError):
+    """A scan file HDF5 cannot open (e.g. truncated by a failed write): reported and skipped by
+    `analyze`, never the end of the analysis of the other scans (docs/reliability.md: recovery)."""
+
+
 class ScanProblem(Exception):
     """A readable kmor scan that this analysis cannot use; the message is the reason shown in the
     report's list of failed scans."""
@@ -166,7 +171,7 @@ def load_scan(path: str | Path) -> ScanData:
     except FileNotFoundError as e:
         raise AnalysisInputError(path, "no such file") from e
     except OSError as e:
-        raise AnalysisInputError(path, f"not an HDF5 file ({_reason(e)})") from e
+        raise DamagedScanError(path, f"not an HDF5 file, or a damaged one ({_reason(e)})") from e
     with f:
         attrs = f.attrs
         if _text(attrs.get("kmor_format")) != FORMAT_NAME:

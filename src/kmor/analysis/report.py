@@ -26,7 +26,7 @@ import numpy as np
 
 from .budget import BudgetRow, relaxation_budget
 from .constants import K39_HFS_REFERENCE_HZ
-from .files import AnalysisInputError, ScanData, ScanProblem, find_scan_files, load_scan
+from .files import AnalysisInputError, DamagedScanError, ScanData, ScanProblem, find_scan_files, load_scan
 from .fitcore import FitError
 from .hyperfine import HyperfineResult, RfScanResult, extrapolate_hyperfine, fit_rfscan
 from .zeeman import BScanResult, ZeemanResult, extrapolate_widths, fit_bscan
@@ -174,10 +174,16 @@ def analyze(paths: Sequence[str | Path], out_dir: str | Path, **options: Any) ->
     files = find_scan_files(paths)
     out = Path(out_dir)
     _check_out_dir(out, files)
-    scans = [load_scan(p) for p in files]   # every bad input is reported before anything is written
+    records: dict[str, ScanRecord] = {}
+    scans = []
+    for p in files:   # every bad input is reported before anything is written
+        try:
+            scans.append(load_scan(p))
+        except DamagedScanError as exc:   # skipped and listed; the other scans are analysed
+            records[str(p)] = ScanRecord(file=str(p), kind="?", status="damaged", n_points=0,
+                                         outcome="failed", reason=str(exc))
     bscans: list[BScanResult] = []
     rfscans: list[RfScanResult] = []
-    records: dict[str, ScanRecord] = {}
     for scan in scans:
         records[str(scan.path)] = _analyse_one(scan, opts, bscans, rfscans)
     zeeman = extrapolate_widths(bscans, opts.x_max_uW)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import os
+import stat
 import tomllib
 import types
 import typing
@@ -37,16 +39,56 @@ class ConfigError(Exception):
 
 
 def read_toml(path: Path | str, *, label: str | None = None) -> tuple[dict[str, Any], str]:
-    """Parse a TOML file; return its table and its text. Any failure is a `ConfigError`."""
+    """Parse a TOML file; return its table and its text. Any failure is a `ConfigError`.
+
+    Only a regular file is read: a named pipe, a device or a folder is refused at once (reading
+    a pipe would wait forever)."""
     path = Path(path)
-    name = label or str(path)
+    name = label or printable_path(path)
     try:
-        raw = path.read_bytes()
+        raw = _read_regular_file(path)
     except FileNotFoundError:
         raise ConfigError(name, "", "file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(name, "", "is a folder; give a TOML file") from None
+    except _NotRegular as exc:
+        raise ConfigError(name, "", f"is {exc}, not a regular file; give a TOML file") from None
     except OSError as exc:
         raise ConfigError(name, "", f"cannot read the file ({exc.strerror or exc})") from None
     return parse_toml_bytes(raw, name)
+
+
+def printable_path(path: Path | str) -> str:
+    """`path` as text that can always be printed and stored as UTF-8 (bytes of a file name that are
+    not UTF-8 are shown as \\xNN escapes)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+class _NotRegular(OSError):
+    pass
+
+
+def _read_regular_file(path: Path) -> bytes:
+    """The bytes of a regular file, at most MAX_FILE_BYTES + 1 (enough to refuse a larger one)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):
+            kind = ("a named pipe" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                    else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+            raise _NotRegular(kind)
+        chunks, size = [], 0
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def parse_toml_bytes(raw: bytes, name: str) -> tuple[dict[str, Any], str]:
@@ -58,11 +100,33 @@ def parse_toml_bytes(raw: bytes, name: str) -> tuple[dict[str, Any], str]:
     except UnicodeDecodeError as exc:
         raise ConfigError(name, "", f"not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from None
     try:
-        return tomllib.loads(text), text
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(name, "", f"not valid TOML: {exc}") from None
     except RecursionError:
         raise ConfigError(name, "", "not usable TOML: nested too deeply") from None
+    _refuse_deep_nesting(data, name)
+    return data, text
+
+
+MAX_NESTING = 32
+"""Deepest nesting of tables and lists a config or sequence file may have (they need about 4);
+deeper data would exhaust Python's recursion in the checks that walk it."""
+
+
+def _refuse_deep_nesting(data: Any, name: str) -> None:
+    """ConfigError naming the key where tables/lists nest deeper than MAX_NESTING (walked
+    without recursion, so any depth tomllib accepts is refused cleanly)."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, key, depth = stack.pop()
+        if depth > MAX_NESTING:
+            shown = key if len(key) <= 60 else key[:57] + "..."
+            raise ConfigError(name, shown, f"nested {depth} levels deep; at most {MAX_NESTING} are allowed")
+        if isinstance(value, dict):
+            stack += [(v, _join(key, str(k)), depth + 1) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(v, f"{key}[{i}]", depth + 1) for i, v in enumerate(value)]
 
 
 def build(cls: type[T], data: Any, *, file: str, key: str = "") -> T:

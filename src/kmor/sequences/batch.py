@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kmor.config.loader import ConfigError, build, parse_toml_bytes, read_toml
+from kmor.config.loader import (
+    ConfigError,
+    build,
+    parse_toml_bytes,
+    printable_path,
+    read_toml,
+)
 from kmor.config.schema import param
 from kmor.sequences import bscan, lockpoint, rfscan, zeroing
 from kmor.sequences.bscan import BScanParams
@@ -30,6 +36,7 @@ from kmor.sequences.laser import LaserSetupParams
 from kmor.sequences.lock import LockParams
 from kmor.sequences.lockpoint import LockPointParams
 from kmor.sequences.rfscan import RfScanParams
+from kmor.sequences.wiring import wiring_problems
 from kmor.sequences.zeroing import ZeroingParams
 
 
@@ -37,8 +44,17 @@ from kmor.sequences.zeroing import ZeroingParams
 class BatchSection:
     """The batch as a whole."""
 
-    name: str = param("batch", doc="run name: the run folder is data_dir/YYYYMMDD-HHMMSS-name")
+    name: str = param("batch", doc="run name: the run folder is data_dir/YYYYMMDD-HHMMSS-name (1-100 "
+                                   "characters with at least one letter or digit; letters, digits, '.', "
+                                   "'_' and '-' are kept, anything else becomes '-')")
     description: str = param("", doc="free text, stored with the queue")
+
+    def problems(self) -> list[tuple[str, str]]:
+        if not any(c.isascii() and c.isalnum() for c in self.name) or len(self.name) > 100:
+            return [("name", f"{self.name[:40]!r} cannot name a run folder: give 1-100 characters with at "
+                             "least one letter or digit (A-Z, a-z, 0-9; '.', '_' and '-' are kept, anything "
+                             "else becomes '-')")]
+        return []
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,7 +159,7 @@ def format_duration(seconds: float) -> str:
 def load_batch(path: str | Path, config: Any) -> Batch:
     """Read and validate a batch file against the schema and the lab config's limits."""
     data, text = read_toml(path)
-    return parse_batch(data, text, str(path), config)
+    return parse_batch(data, text, printable_path(path), config)
 
 
 def parse_batch_text(text: str, file: str, config: Any) -> Batch:
@@ -191,8 +207,28 @@ def parse_batch(data: Mapping[str, Any], text: str, file: str, config: Any) -> B
         params = build(STEP_KINDS[kind], table, file=file, key=key)
         check_limits(kind, params, config, file=file, key=key)
         steps.append((kind, params))
+    _refuse_too_many_jobs(steps, file)
     jobs = expand(steps, config)
     return Batch(file=file, text=text, section=section, steps=steps, jobs=jobs, warnings=_warnings(steps))
+
+
+MAX_JOBS = 10_000
+"""Most jobs one batch may expand to. Each job is a line of queue.json (about 0.7 kB, written at the
+start) and at least one scan; the paper's batch has 22 jobs, and 10,000 scans are weeks of lab
+time. Larger batches are split into several files (docs/decisions/0153)."""
+
+
+def _refuse_too_many_jobs(steps: list[tuple[str, Any]], file: str) -> None:
+    """ConfigError naming the limit and the largest step, counted before anything is expanded."""
+    counts = [len(p.light_powers_uW) if kind == "bscan_series"
+              else len(p.light_powers_uW) * len(p.rf_powers_dBm) if kind == "rf_grid" else 1
+              for kind, p in steps]
+    total = sum(counts)
+    if total > MAX_JOBS:
+        biggest = max(range(len(counts)), key=counts.__getitem__)
+        raise ConfigError(file, "steps", f"the batch expands to {total} jobs (steps[{biggest}] alone to "
+                                         f"{counts[biggest]}); a batch may have at most {MAX_JOBS}: split it "
+                                         f"into several batch files")
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,6 +263,8 @@ def check_limits(kind: str, p: Any, config: Any, *, file: str, key: str) -> None
             if level > limits.max_rf_amplitude_dBm:
                 fail(field, f"{level:g} dBm exceeds the lab limit limits.max_rf_amplitude_dBm = {limits.max_rf_amplitude_dBm:g} dBm")
 
+    for field, message in wiring_problems(kind, p, config):
+        fail(field, message)
     if kind in ("bscan", "bscan_series"):
         field_ok("field_range_uG", p.field_range_uG, "bz")
         if p.hardware_timed:

@@ -363,7 +363,7 @@ class Engine:
         finally:
             self._scan = None
             try:
-                record.close(status, message)
+                _close_record(record, status, message)
             finally:
                 self._publish_quietly(ev.SCAN_FINISHED, scan=record.path, label=handle.label,
                                       status=status, message=message, index=handle.n_points,
@@ -471,3 +471,14 @@ def finite_or_nan(value: Any) -> float:
     except (TypeError, ValueError):
         return math.nan
     return number if math.isfinite(number) else math.nan
+
+
+def _close_record(record: ScanRecord, status: str, message: str) -> None:
+    """Close a scan; when it is closed because of an error, a failure to close is logged and the
+    original error (the one that says what went wrong first) goes on."""
+    try:
+        record.close(status, message)
+    except Exception as exc:  # re-raised unless another error is on its way
+        if status == "complete":
+            raise
+        log.error("closing %s after %s: %s", record.path, status, exc)

@@ -63,6 +63,12 @@ class QueueState:
         save_json_atomic(Path(run_dir) / QUEUE_FILE, static)
         return cls(run_dir, _initial(static))
 
+    @staticmethod
+    def require(run_dir: str | Path) -> None:
+        """StorageError naming the folder unless it holds a queue (checked before locking it)."""
+        if not (Path(run_dir) / QUEUE_FILE).is_file():
+            raise StorageError(Path(run_dir) / QUEUE_FILE, "no such state file: not a kmor run folder")
+
     @classmethod
     def load(cls, run_dir: str | Path) -> QueueState:
         run_dir = Path(run_dir)
@@ -71,10 +77,13 @@ class QueueState:
             raise StorageError(run_dir / QUEUE_FILE, "not a kmor batch queue")
         if static.get("version", 0) > VERSION:
             raise StorageError(run_dir / QUEUE_FILE, f"queue format {static.get('version')} is newer than this kmor")
-        state = cls(run_dir, _initial(static))
-        records, state._torn_tail = _read_journal(run_dir / JOURNAL_FILE)
-        for record in records:
-            state._apply(record)
+        try:
+            state = cls(run_dir, _initial(static))
+            records, state._torn_tail = _read_journal(run_dir / JOURNAL_FILE)
+            for record in records:
+                state._apply(record)
+        except (KeyError, TypeError, AttributeError) as e:
+            raise StorageError(run_dir / QUEUE_FILE, f"damaged queue: {type(e).__name__} {e}") from e
         return state
 
     # ------------------------------------------------------------------ journal
@@ -194,20 +203,24 @@ def _initial(static: dict[str, Any]) -> dict[str, Any]:
 def _read_journal(path: Path) -> tuple[list[dict[str, Any]], bool]:
     """The journal's records, and whether it ends inside a line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return [], False
     except OSError as e:
         raise StorageError(path, f"could not read the queue journal: {e}") from e
-    lines = text.splitlines()
     records = []
-    for n, line in enumerate(lines):
+    for n, line in enumerate(raw.splitlines()):
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
+            record = json.loads(line.decode("utf-8"))
+        except ValueError:   # not JSON, or not UTF-8
             # only a run killed while appending leaves a partial line (later lines start afresh)
             log.warning("%s: ignoring line %d, torn by an interruption: %.60r", path, n + 1, line)
-    return records, bool(text) and not text.endswith("\n")
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+        else:
+            log.warning("%s: ignoring line %d, not a journal record: %.60r", path, n + 1, line)
+    return records, bool(raw) and not raw.endswith(b"\n")
 
 
 def _read(path: Path) -> Any:

@@ -20,6 +20,7 @@ ends it as "failed" and raises.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable
@@ -42,10 +43,13 @@ from kmor.sequences.lock import acquire_lock, restore_lock
 from kmor.sequences.lockpoint import search_lock_point
 from kmor.sequences.queue import DONE, QueueState
 from kmor.sequences.recorder import FaultyRecorder, HDF5Recorder
+from kmor.sequences.resume_config import resume_command
 from kmor.sequences.rfscan import run_rfscan
 from kmor.sequences.zeroing import zero_transverse_fields
 from kmor.storage import new_run_dir
 from kmor.storage.errors import StorageError
+from kmor.storage.run_lock import hold_run_folder
+from kmor.storage.runs import remove_if_unused
 
 log = logging.getLogger("kmor.sequences.runner")
 LOG_FILE = "run.log"
@@ -68,6 +72,8 @@ class BatchResult:
     run_dir: Path
     scans: list[str]
     message: str = ""
+    resume_command: str = ""
+    """The exact shell command that continues the run (with the config it ran with)."""
 
 
 def check_batch(path: str | Path, loaded_config: LoadedConfig) -> Batch:
@@ -93,8 +99,19 @@ def run_batch(path: str | Path | None, loaded_config: LoadedConfig, *,
     pause/resume/abort). Returns a BatchResult (status "paused" after a persistent fault, see the
     module doc); a failure (a bug) raises after the queue and the scan files are saved and the
     apparatus is safe, with `exc.run_dir` set and a note saying how to resume."""
+    with contextlib.ExitStack() as held:   # the run folder's lock, for the whole run
+        return _run_batch(path, loaded_config, held, resume_dir, progress, station, data_dir,
+                          subscribers, engine_ready)
+
+
+def _run_batch(path: str | Path | None, loaded_config: LoadedConfig, held: contextlib.ExitStack,
+               resume_dir: str | Path | None, progress: Callable[[Event], None] | None, station: Any,
+               data_dir: str | Path | None, subscribers: list[Callable[[Event], None]] | None,
+               engine_ready: Callable[[Engine], None] | None) -> BatchResult:
     config = loaded_config.config
     if resume_dir is not None:
+        QueueState.require(resume_dir)
+        held.enter_context(hold_run_folder(resume_dir))   # before the queue is read or reconciled
         queue = QueueState.load(resume_dir)
         batch = parse_batch_text(queue.data["batch_text"], queue.data["batch_file"], config)
         _check_same_jobs(batch, queue)
@@ -105,7 +122,9 @@ def run_batch(path: str | Path | None, loaded_config: LoadedConfig, *,
             raise ValueError("give a batch file or resume_dir")
         batch = load_batch(path, config)
         run_dir = new_run_dir(data_dir if data_dir is not None else config.lab.data_dir, batch.section.name)
-        queue = QueueState.create(run_dir, batch_file=str(path), batch_text=batch.text,
+        held.enter_context(hold_run_folder(run_dir))
+        held.callback(remove_if_unused, run_dir)   # never leave an empty run folder behind
+        queue = QueueState.create(run_dir, batch_file=batch.file, batch_text=batch.text,
                                   config_source=loaded_config.source, config_text=loaded_config.text,
                                   name=batch.section.name, jobs=[j.as_dict() for j in batch.jobs])
         notes = []
@@ -160,6 +179,7 @@ def _run(queue: QueueState, batch: Batch, loaded: LoadedConfig, run_dir: Path,
     queue.start_session(resumed)
     log.info("run %s: %d jobs, %d to do", run_dir, len(queue.jobs), len(queue.pending_jobs()))
     status, message = "failed", ""
+    resume = resume_command(run_dir, loaded, queue.data.get("config_text"))
     try:
         with engine.signals_stop_at_point_boundary():
             outcome = engine.run(lambda e: _plan(e, queue, current, resumed),
@@ -167,12 +187,11 @@ def _run(queue: QueueState, batch: Batch, loaded: LoadedConfig, run_dir: Path,
         status, message = outcome.status, outcome.message
     except PERSISTENT_FAULTS as exc:
         status, message = "paused", fault_message(exc)
-        log.error("batch paused: %s; the apparatus is safe; continue with: kmor run --resume %s",
-                  message, run_dir)
+        log.error("batch paused: %s; the apparatus is safe; continue with: %s", message, resume)
     except BaseException as exc:
         status, message = ("aborted" if isinstance(exc, (KeyboardInterrupt, SystemExit)) else "failed"), \
             f"{type(exc).__name__}: {exc}"
-        exc.add_note(f"run folder: {run_dir} (continue with: kmor run --resume {run_dir})")
+        exc.add_note(f"run folder: {run_dir} (continue with: {resume})")
         exc.run_dir = run_dir  # type: ignore[attr-defined]
         raise
     finally:
@@ -186,7 +205,8 @@ def _run(queue: QueueState, batch: Batch, loaded: LoadedConfig, run_dir: Path,
         bus.close()
         if own_station:
             station.close()
-    return BatchResult(status=status, run_dir=run_dir, scans=queue.complete_scans(), message=message)
+    return BatchResult(status=status, run_dir=run_dir, scans=queue.complete_scans(), message=message,
+                       resume_command=resume)
 
 
 def fault_message(exc: BaseException) -> str:

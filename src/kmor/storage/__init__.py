@@ -12,12 +12,13 @@ Layout: docs/data-format.md. Imports nothing else of kmor, so analysis tools can
 """
 
 from kmor.storage.errors import StorageError
-from kmor.storage.reader import Column, Scan, Suspension, read_scan
+from kmor.storage.reader import Column, Scan, Suspension, read_scan, read_scans
 from kmor.storage.runs import list_scans, new_run_dir, next_scan_path
 from kmor.storage.state import load_json, save_json_atomic
 from kmor.storage.writer import ScanWriter, is_open_for_writing
 
 __all__ = [
     "Column", "Scan", "ScanWriter", "StorageError", "Suspension", "is_open_for_writing",
-    "list_scans", "load_json", "new_run_dir", "next_scan_path", "read_scan", "save_json_atomic",
+    "list_scans", "load_json", "new_run_dir", "next_scan_path", "read_scan", "read_scans",
+    "save_json_atomic",
 ]

@@ -188,3 +188,16 @@ def _suspensions(f: h5py.File, n: int, warnings: list[str]) -> list[Suspension]:
 
 def _json(f: h5py.File, name: str) -> Any:
     return json.loads(f[name].asstr()[()])
+
+
+def read_scans(paths: list[Path]) -> tuple[list[Scan], list[tuple[Path, str]]]:
+    """Read every scan of `paths`; a file that cannot be read (damaged, truncated, not a scan) is
+    listed as (path, reason) instead of stopping the others (recovery: docs/reliability.md)."""
+    scans: list[Scan] = []
+    damaged: list[tuple[Path, str]] = []
+    for path in paths:
+        try:
+            scans.append(read_scan(path))
+        except StorageError as e:
+            damaged.append((Path(path), str(e)))
+    return scans, damaged

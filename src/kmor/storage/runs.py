@@ -68,3 +68,18 @@ def list_scans(run_dir: str | Path) -> list[Path]:
 def _scan_number(path: Path) -> int | None:
     m = _SCAN_NAME.match(path.name)
     return int(m.group(1)) if m else None
+
+
+def remove_if_unused(run_dir: str | Path, allowed: tuple[str, ...] = ("run.lock",)) -> None:
+    """Delete a run folder that holds nothing but `allowed` files (a run that failed before it
+    recorded anything), so no empty run folder is left behind; anything else is kept."""
+    run_dir = Path(run_dir)
+    try:
+        entries = list(run_dir.iterdir())
+        if any(p.name not in allowed for p in entries):
+            return
+        for p in entries:
+            p.unlink()
+        run_dir.rmdir()
+    except OSError:
+        pass

@@ -57,6 +57,8 @@ def load_json(path: str | Path, default: Any = _MISSING) -> Any:
         raise StorageError(path, "no such state file") from e
     except OSError as e:
         raise StorageError(path, f"could not read state: {e}") from e
+    except UnicodeDecodeError as e:
+        raise StorageError(path, f"damaged: byte {e.start} is not UTF-8 text (kmor writes UTF-8 JSON)") from e
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:

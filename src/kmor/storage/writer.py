@@ -9,7 +9,12 @@ h5py opens, with every acknowledged point (and at most one more complete one). G
 
 The file is built under a hidden temporary name and published with a no-overwrite link: a data
 file that exists is always an openable kmor scan, and an existing file is never replaced.
-Layout: docs/data-format.md. Reasons: docs/decisions/0050-0056.
+
+Before HDF5 may extend the file (growth, arrays, suspensions, closing) the writer proves that the
+file can grow enough (`room.py`: a file-size limit, a quota or a full disk answer there, while
+HDF5 has nothing unwritten), so HDF5 itself practically never meets a failed write; if it does,
+the file is detached (detach.py). Layout: docs/data-format.md. Reasons: docs/decisions/0050-0056,
+0150.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from kmor.storage.columns import RowSink, check_name, column_specs, early_dcpl, 
 from kmor.storage.detach import detach
 from kmor.storage.errors import StorageError, hdf5_reason
 from kmor.storage.jsontext import dumps, is_finite_number
+from kmor.storage.room import NoRoom, prove_room
 
 _OPEN_PATHS: set[str] = set()  # files open for writing by a ScanWriter of this process
 _IMAGE_NUMBERS = itertools.count()  # unique names for the in-memory files new scans are built in
@@ -40,6 +46,9 @@ _IMAGE_NUMBERS = itertools.count()  # unique names for the in-memory files new s
 SUSPENSION_DTYPE = np.dtype([("start_s", "f8"), ("end_s", "f8"),
                              ("reason", h5py.string_dtype("utf-8", L.REASON_BYTES))])
 _SUSPENSION_ROWS = 64
+_HDF5_OVERHEAD_BYTES = 64 * 1024
+"""Room proved beyond the payload of an allocating write: object headers, chunk-index nodes and the
+metadata blocks HDF5 adds (a few KiB measured; generous, since being wrong means a failed write)."""
 # h5py reports HDF5 write failures as OSError, RuntimeError or ValueError (e.g. "unable to create
 # dataset"); inputs are validated before any write, so these all mean the file could not be written.
 _HDF5_ERRORS = (OSError, RuntimeError, ValueError)
@@ -169,7 +178,7 @@ class ScanWriter:
         group = self._file[L.G_ARRAYS]
         if name in group:
             raise ValueError(f"array {name!r} already exists in {self.path}")
-        self._check_space(arr.nbytes, f"could not write array {name!r}")
+        self._prove_room(arr.nbytes, f"could not write array {name!r}")
         try:
             ds = group.create_dataset(name, data=arr, track_times=False)
             set_attrs(ds, attrs, fixed_strings=True)
@@ -193,8 +202,15 @@ class ScanWriter:
         self._closed = True
         _OPEN_PATHS.discard(os.path.realpath(self.path))
         error: StorageError | None = None
+        if self._failure is not None and status == L.COMPLETE:
+            status, message = L.FAILED, str(self._failure)
         try:
+            prove_room(self._file.id.get_vfd_handle(), _HDF5_OVERHEAD_BYTES)
             self._finish(status, message)
+        except NoRoom as e:  # no room to close: write nothing more, the status stays "running"
+            error = StorageError(self.path, f"could not close the scan as {status!r}: {e}; its status "
+                                            f"stays 'running' (read as 'interrupted'); the {self._n} "
+                                            f"acknowledged points are on disk")
         except _HDF5_ERRORS as e:
             error = StorageError(self.path, f"could not close the scan as {status!r}: {hdf5_reason(e)}; "
                                             f"the {self._n} acknowledged points are on disk")
@@ -204,7 +220,7 @@ class ScanWriter:
         close_error = self._release()
         if error is None and close_error is not None:
             error = StorageError(self.path, f"could not close the file: {hdf5_reason(close_error)}")
-        if error is not None:
+        if error is not None and self._failure is None:  # after a failure the caller knows already
             raise error
 
     def __enter__(self) -> ScanWriter:
@@ -317,15 +333,15 @@ class ScanWriter:
         return [s.coerce(point[s.name]) for s in self._specs]
 
     def _grow(self) -> None:
-        self._check_space(sum(s.np_dtype.itemsize for s in self._specs) * self._chunk_rows,
-                          f"could not grow the columns beyond {self._capacity} points")
+        self._prove_room(sum(s.np_dtype.itemsize for s in self._specs) * self._chunk_rows,
+                         f"could not grow the columns beyond {self._capacity} points")
         self._capacity += self._chunk_rows
         for sink in self._sinks:
             sink.resize(self._capacity)
         self._sync()
 
     def _grow_suspensions(self) -> None:
-        self._check_space(SUSPENSION_DTYPE.itemsize * _SUSPENSION_ROWS, "could not grow the suspension table")
+        self._prove_room(SUSPENSION_DTYPE.itemsize * _SUSPENSION_ROWS, "could not grow the suspension table")
         self._suspension_capacity += _SUSPENSION_ROWS
         self._suspensions.resize(self._suspension_capacity)
         self._sync()
@@ -361,6 +377,18 @@ class ScanWriter:
             raise StorageError(self.path, f"{what}: only {free / 2**20:.1f} MiB free on the disk, "
                                           f"kmor keeps {self._min_free_bytes / 2**20:.0f} MiB in reserve; "
                                           f"{self._n} points are on disk")
+
+    def _prove_room(self, payload_bytes: int, what: str) -> None:
+        """StorageError, before HDF5 writes anything, unless the file can grow by the payload plus
+        HDF5's overhead (and the disk keeps its reserve). A refusal stops the scan's writing; the
+        file stays consistent and open, so `close` can still record why."""
+        self._check_space(payload_bytes, what)
+        try:
+            prove_room(self._file.id.get_vfd_handle(), payload_bytes + _HDF5_OVERHEAD_BYTES)
+        except NoRoom as e:
+            self._failure = StorageError(self.path, f"{what}: {e}; the {self._n} points acknowledged "
+                                                    f"before are on disk")
+            raise self._failure from e.__cause__
 
     def _guarded(self, action: Any, what: str) -> None:
         try:
