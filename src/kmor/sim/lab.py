@@ -58,9 +58,31 @@ class SimLab:
         self.current_sources = {axis: Keithley6221Emulator() for axis in COIL_AXES
                                 if getattr(config.coils, axis).drive == "current_source"}
         self.daq = self._build_daq(streams[4])
+        self._tell_lockins_of_input_changes()
         self.io_fault = self._config_io_fault()
         """The `[sim.faults.io]` fault (or None), installed on every VISA library and server."""
         schedule_lab_faults(self, self._config_lab_faults())
+
+    # --- the lock-ins' inputs change when another instrument acts -----------------------------
+    def _tell_lockins_of_input_changes(self) -> None:
+        """After every message to an instrument that moves the physics (rf, laser, coil sources)
+        and every new DAQ output, the lock-ins hold their new input from that instant, so their
+        filters integrate the true piecewise-constant input (decision 0120)."""
+        self.daq.on_output_change = self.lockin_inputs_changed
+        for emulator in (self.rf_generator, self.laser, *self.current_sources.values()):
+            handle = emulator.handle
+
+            def notifying_handle(line: bytes, handle=handle) -> bytes | None:
+                reply = handle(line)
+                self.lockin_inputs_changed()
+                return reply
+            emulator.handle = notifying_handle  # type: ignore[method-assign]
+
+    def lockin_inputs_changed(self) -> None:
+        """Something feeding the lock-ins changed now (also call it after changing
+        `polarimeter_extra_V` or `reference_connected` by hand)."""
+        self.lockin_polarimeter.input_changed()
+        self.lockin_reference.input_changed()
 
     # --- faults from [sim.faults] -------------------------------------------------------------
     def _config_io_fault(self) -> tuple[str, IOFault] | None:
