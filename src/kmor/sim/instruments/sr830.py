@@ -643,7 +643,7 @@ class SR830Emulator(EmulatorBase):
         p.add("*STB", None, self._status_byte)
         p.add("*PSC", self._set_psc, lambda params: str(self.power_on_clear))
         p.add("LIAS", None, lambda params: self._read_lias(params))
-        p.add("ERRS", None, lambda params: read_register(self, "errs", params))
+        p.add("ERRS", None, lambda params: (self._advance(), read_register(self, "errs", params))[1])
         for name in ("*ESE", "*SRE", "ERRE", "LIAE"):
             enable_register(p, name, self.enables)
         return p
