@@ -4,8 +4,8 @@ start/pause/reset, and binary reads of what the displays showed."""
 from __future__ import annotations
 
 import numpy as np
-import pyvisa
 import pytest
+import pyvisa
 
 from kmor.drivers.errors import SettingOutOfRange
 from kmor.drivers.sr830 import BUFFER_RATES_HZ, SR830

@@ -4,12 +4,11 @@ time, with the estimate matching the lab time it took."""
 from __future__ import annotations
 
 import pytest
+from seq_helpers import laser_and_lock
 
 from kmor.analysis import fit_nmor
 from kmor.sequences.bscan import BScanParams, estimate_s, run_bscan
 from kmor.storage import read_scan
-
-from seq_helpers import laser_and_lock
 
 BASE = dict(field_range_uG=30.0, step_uG=1.0, light_power_uW=6.0, time_constant_s=0.003,
             filter_slope_dB_per_oct=12)

@@ -11,7 +11,11 @@ from scipy.special import gammainc
 
 from kmor.sim.clock import SimClock
 from kmor.sim.instruments import SR830Emulator
-from kmor.sim.instruments.sr830_buffer import BUFFER_POINTS, from_lockin_format, quantize
+from kmor.sim.instruments.sr830_buffer import (
+    BUFFER_POINTS,
+    from_lockin_format,
+    quantize,
+)
 
 EXE, CMD = b"16", b"32"
 

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pymeasure")
-from pymeasure.instruments.srs import SR830  # noqa: E402
-
-from conftest import resource  # noqa: E402
+from conftest import resource
+from pymeasure.instruments.srs import SR830
 
 
 @pytest.fixture(scope="module")

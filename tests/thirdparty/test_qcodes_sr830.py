@@ -16,10 +16,9 @@ import pytest
 from pyvisa import constants
 
 pytest.importorskip("qcodes")
-from qcodes.instrument_drivers.stanford_research import SR830  # noqa: E402
-from qcodes.validators import Enum  # noqa: E402
-
-from conftest import resource  # noqa: E402
+from conftest import resource
+from qcodes.instrument_drivers.stanford_research import SR830
+from qcodes.validators import Enum
 
 SKIP = {"IDN", "timeout"}   # the VISA session's own settings, not the lock-in's
 

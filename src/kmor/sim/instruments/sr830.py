@@ -356,6 +356,19 @@ class SR830Emulator(EmulatorBase):
     def _set_trigger_starts(self, value: int) -> None:
         self.buffer.trigger_starts = value == 1
 
+    def _pause(self, params: list[str]) -> None:
+        self._advance()
+        self.buffer.pause()
+
+    def _erase(self, params: list[str]) -> None:
+        self._advance()
+        self.buffer.clear()
+        self._stream.clear()
+
+    def _reset_command(self, params: list[str]) -> None:
+        self._advance()
+        self.reset()
+
     def _trace(self, params: list[str]) -> list[float]:
         if len(params) != 3:
             raise bad_param()
@@ -622,8 +635,8 @@ class SR830Emulator(EmulatorBase):
               lambda params: str(int(self.buffer.trigger_starts)))
         p.add("STRT", self._start(0.0))
         p.add("STRD", self._start(STRD_DELAY_S))
-        p.add("PAUS", lambda params: (self._advance(), self.buffer.pause()) and None)
-        p.add("REST", lambda params: (self._advance(), self.buffer.clear(), self._stream.clear()) and None)
+        p.add("PAUS", self._pause)
+        p.add("REST", self._erase)
         # data transfer
         p.add("OUTP", None, self._outp)
         p.add("OUTR", None, self._outr)
@@ -635,7 +648,7 @@ class SR830Emulator(EmulatorBase):
         p.add("FAST", self._set_fast, lambda params: str(self.fast_mode))
         # interface and status
         p.add("*IDN", None, lambda params: self.idn)
-        p.add("*RST", lambda params: (self._advance(), self.reset()) and None)
+        p.add("*RST", self._reset_command)
         p.add("*CLS", self._clear_status)
         p.add("*OPC", lambda params: None, lambda params: "1")
         p.add("*WAI", lambda params: None)
