@@ -265,7 +265,8 @@ class SR830(SrsStatusBytes, VisaInstrument):
         for attempt in range(1, self.max_attempts + 1):
             try:
                 self._write_raw(command)
-                data = bytes(self._resource.read_bytes(n_bytes))
+                resource: Any = self._resource
+                data = bytes(resource.read_bytes(n_bytes))
                 if len(data) != n_bytes:
                     raise self.reply_error(command, f"{len(data)} bytes", f"is not {n_bytes} bytes")
                 return data
