@@ -387,3 +387,18 @@ def test_lockin_format_round_trip():
         m, e = __import__("kmor.sim.instruments.sr830_buffer", fromlist=["x"]).to_lockin_format(v)
         assert -32768 <= m <= 32767 and 0 <= e <= 248
         assert from_lockin_format(m, e) == pytest.approx(v, rel=1e-4, abs=1e-30)
+
+
+def test_changes_announced_before_they_happen_each_hold_from_their_instant():
+    lockin, clock, source = make()
+    lockin.handle(b"SENS 20;OFLT 8;OFSL 0")  # 100 ms, 6 dB/oct
+    lockin.handle(b"OUTP? 1")
+    clock.advance(10.0)
+    lockin.input_will_change()           # what the lab does before a coil or laser command
+    source.value = 4e-3 + 0j
+    clock.advance(0.1)
+    lockin.input_will_change()           # a second change with no read in between
+    source.value = 0j
+    clock.advance(0.05)
+    expected = 4e-3 * (1 - math.exp(-1.0)) * math.exp(-0.5)
+    assert float(lockin.handle(b"OUTP? 1")) == pytest.approx(expected, rel=1e-5)

@@ -19,8 +19,8 @@ def lab():
 
 def spy(lab):
     calls = {"polarimeter": [], "reference": []}
-    lab.lockin_polarimeter.input_changed = lambda: calls["polarimeter"].append(lab.clock.now_s())
-    lab.lockin_reference.input_changed = lambda: calls["reference"].append(lab.clock.now_s())
+    lab.lockin_polarimeter.input_will_change = lambda: calls["polarimeter"].append(lab.clock.now_s())
+    lab.lockin_reference.input_will_change = lambda: calls["reference"].append(lab.clock.now_s())
     return calls
 
 
@@ -47,7 +47,7 @@ def test_a_notified_step_reaches_the_lockin_output_with_the_rc_cascade_response(
     lockin.input_signal_V = lambda harmonic: complex(level["V"])
     lockin.handle(b"OUTP? 1")
     lab.clock.advance(50.0)
-    level["V"] = 0.1
-    lab.laser.handle(b"OUTP 1")              # the lab reports the change at t = 50 s
+    lab.laser.handle(b"OUTP 1")              # the lab reports the change at t = 50 s ...
+    level["V"] = 0.1                         # ... which the physics shows from then on
     lab.clock.advance(2.5)
     assert float(lockin.handle(b"OUTP? 1")) == pytest.approx(0.1 * gammainc(3, 2.5), rel=1e-5)

@@ -52,8 +52,8 @@ class SimDaq:
         self._lock = threading.RLock()
         self._closed = False
         self.on_output_change: Callable[[], None] | None = None
-        """Called after an analog output takes a new value (the lab tells the lock-ins that
-        their input may have changed, so their filters see the step at its time)."""
+        """Called just before an analog output takes a new value (the lab tells the lock-ins,
+        so their filters see the step at its time)."""
 
     # --- names ----------------------------------------------------------------------------
     def _full(self, name: str) -> str:
@@ -111,10 +111,9 @@ class SimDaq:
             self._set_ao(full, self._check_ao_value(full, value_V))
 
     def _set_ao(self, full: str, value_V: float) -> None:
-        changed = self._ao[full] != value_V
-        self._ao[full] = value_V
-        if changed and self.on_output_change is not None:
+        if self._ao[full] != value_V and self.on_output_change is not None:
             self.on_output_change()
+        self._ao[full] = value_V
 
     def ao_V(self, channel: str) -> float:
         """The value an analog output holds now, volts (what the physics reads)."""

@@ -65,24 +65,22 @@ class SimLab:
 
     # --- the lock-ins' inputs change when another instrument acts -----------------------------
     def _tell_lockins_of_input_changes(self) -> None:
-        """After every message to an instrument that moves the physics (rf, laser, coil sources)
-        and every new DAQ output, the lock-ins hold their new input from that instant, so their
-        filters integrate the true piecewise-constant input (decision 0120)."""
-        self.daq.on_output_change = self.lockin_inputs_changed
+        """Before every message to an instrument that moves the physics (rf, laser, coil sources)
+        and every new DAQ output value, the lock-ins bring their filters to that instant; the new
+        input holds from it (decision 0120)."""
+        self.daq.on_output_change = self.lockin_inputs_will_change
         for emulator in (self.rf_generator, self.laser, *self.current_sources.values()):
             handle = emulator.handle
 
             def notifying_handle(line: bytes, handle=handle) -> bytes | None:
-                reply = handle(line)
-                self.lockin_inputs_changed()
-                return reply
+                self.lockin_inputs_will_change()
+                return handle(line)
             emulator.handle = notifying_handle  # type: ignore[method-assign]
 
-    def lockin_inputs_changed(self) -> None:
-        """Something feeding the lock-ins changed now (also call it after changing
-        `polarimeter_extra_V` or `reference_connected` by hand)."""
-        self.lockin_polarimeter.input_changed()
-        self.lockin_reference.input_changed()
+    def lockin_inputs_will_change(self) -> None:
+        """Something feeding the lock-ins is about to change now."""
+        self.lockin_polarimeter.input_will_change()
+        self.lockin_reference.input_will_change()
 
     # --- faults from [sim.faults] -------------------------------------------------------------
     def _config_io_fault(self) -> tuple[str, IOFault] | None:

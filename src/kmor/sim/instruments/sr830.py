@@ -123,6 +123,8 @@ class SR830Emulator(EmulatorBase):
         self._setups: dict[int, dict[str, object]] = {}
         self._stages = np.zeros(4, dtype=complex)
         self._held_input_V: complex | None = None
+        self._held_density = 0.0
+        self._input_stale = False
         self._noise = 0j
         self._noise_started = False
         self._t_last_s = clock.now_s()
@@ -163,6 +165,20 @@ class SR830Emulator(EmulatorBase):
         with self.lock:
             self._advance()
 
+    def input_will_change(self) -> None:
+        """Whatever feeds the input is about to change: the filter runs to now on the input held
+        so far, and the new input is sampled when next needed (it holds from now). Cheaper than
+        `input_changed()`: no look at the input unless two changes come without a read between."""
+        with self.lock:
+            now = self.clock.now_s()
+            if self._held_input_V is None or self._input_stale:
+                self._held_input_V = self._sample_input()
+            for t_s in self.buffer.due_times(now):
+                self._integrate_to(t_s)
+                self._take_sample()
+            self._integrate_to(now)
+            self._input_stale = True
+
     def _reference_locked(self) -> bool:
         if self.internal_reference or self.external_reference_hz is None:
             return True
@@ -173,7 +189,9 @@ class SR830Emulator(EmulatorBase):
         return True
 
     def _sample_input(self) -> complex:
-        """The demodulated input now (0 when the reference is lost); sets the overload bits."""
+        """The demodulated input now (0 when the reference is lost); sets the overload bits. The
+        input noise density is sampled with it and held alike."""
+        self._held_density = max(0.0, float(self.input_noise_V_per_rtHz()))
         locked = self._reference_locked()
         if not locked:
             self.lias |= LIAS_REFERENCE_UNLOCK
@@ -191,8 +209,9 @@ class SR830Emulator(EmulatorBase):
         """Bring filter, noise and buffer up to the clock's now over the input held since the last
         update, then sample the input for the interval that starts now; X + iY (volts rms)."""
         now = self.clock.now_s()
-        if self._held_input_V is None:
-            self._held_input_V = self._sample_input()
+        if self._held_input_V is None or self._input_stale:
+            self._held_input_V = self._sample_input()  # the input since the last change notice
+            self._input_stale = False
         for t_s in self.buffer.due_times(now):
             self._integrate_to(t_s)
             self._take_sample()
@@ -229,8 +248,9 @@ class SR830Emulator(EmulatorBase):
         return target + out
 
     def _step_noise(self, dt: float) -> None:
-        density = max(0.0, float(self.input_noise_V_per_rtHz()))
-        sigma = density * math.sqrt(self.enbw_hz)
+        if self._held_input_V is None:
+            self._held_input_V = self._sample_input()
+        sigma = self._held_density * math.sqrt(self.enbw_hz)
         tau_c = 1.0 / (4.0 * self.enbw_hz)
         keep = math.exp(-dt / tau_c) if self._noise_started else 0.0
         fresh = sigma * math.sqrt(1.0 - keep * keep)
@@ -261,7 +281,7 @@ class SR830Emulator(EmulatorBase):
         elif which == 1:
             value = self._offset(3, abs(z)) if channel == 1 else math.degrees(math.atan2(z.imag, z.real))
         elif which == 2:
-            value = max(0.0, float(self.input_noise_V_per_rtHz()))
+            value = self._held_density
         else:
             value = self._aux_in(which - 2 if channel == 1 else which)
         if ratio:
