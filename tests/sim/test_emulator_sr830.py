@@ -78,6 +78,7 @@ def test_follows_a_step_after_five_time_constants_and_reads_old_value_sooner():
     clock.advance(10.0)
     assert abs(x_of(lockin)) < 1e-9
     source.value = 0.5e-3 + 0j
+    lockin.input_changed()
     clock.advance(0.05)
     assert x_of(lockin) == pytest.approx(0.5e-3 * (1 - math.exp(-0.5)), rel=1e-5)
     clock.advance(0.45)  # 5 tau after the step
@@ -88,8 +89,8 @@ def test_steeper_slope_needs_about_ten_time_constants():
     lockin, clock, source = make()
     lockin.handle(b"SENS 17;OFLT 8;OFSL 3")  # 24 dB/oct
     clock.advance(1.0)
-    x_of(lockin)
     source.value = 1e-3 + 0j
+    lockin.input_changed()
     clock.advance(0.5)
     assert x_of(lockin) < 0.8e-3
     clock.advance(0.5)
@@ -160,6 +161,7 @@ def test_output_overload_bit_and_channel1_saturation():
     assert int(lockin.handle(b"LIAS? 2")) == 1
     assert lockin.channel1_output_V() == 11.0
     source.value = 0.1e-3 + 0j  # overload gone: the latched bit clears once read
+    lockin.input_changed()
     clock.advance(1.0)
     lockin.handle(b"LIAS? 2")
     assert lockin.handle(b"LIAS? 2") == b"0"

@@ -87,6 +87,7 @@ def test_sweep_through_a_lockin_shows_its_filter_lag():
                  np.random.default_rng(2))
     lockin = SR830Emulator(clock, lambda h: 1e-3 * daq.ao_V("ao0") + 0j, rng=np.random.default_rng(1))
     holder["lockin"] = lockin
+    daq.on_output_change = lockin.input_will_change  # as the SimLab wires them
     lockin.handle(b"SENS 20;OFLT 6;OFSL 0")  # 10 mV, 10 ms, 6 dB/oct
     wave = np.full(200, 5.0)  # a 5 mV step at the lock-in input
     ch1 = daq.sweep("ao0", wave, ["ai0"], rate_hz=1000.0)[0]

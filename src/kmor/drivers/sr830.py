@@ -16,9 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
+from pyvisa.errors import VisaIOError
 from scipy.special import gammaincinv
 
-from kmor.drivers.errors import SettingOutOfRange
+from kmor.drivers.errors import InstrumentTimeout, SettingOutOfRange
 from kmor.drivers.settings import (InRange, IntInRange, NearestInTable, Setting, parse_int,
                                    validate)
 from kmor.drivers.visa_instrument import SrsStatusBytes, VisaInstrument
@@ -37,6 +39,16 @@ INPUTS = {"A": 0, "A-B": 1, "I_1MOhm": 2, "I_100MOhm": 3}
 SNAP_CODES = {"x_V": 1, "y_V": 2, "r_V": 3, "theta_deg": 4, "aux1_V": 5, "aux2_V": 6,
               "aux3_V": 7, "aux4_V": 8, "ref_freq_hz": 9}
 AUX_OUT_MAX_V = 10.5
+#: SRAT i -> buffer samples per second (0 = 62.5 mHz ... 13 = 512 Hz, doubling); 14 = per trigger.
+BUFFER_RATES_HZ = tuple(0.0625 * 2.0**i for i in range(14))
+BUFFER_POINTS = 16383
+CH1_DISPLAYS = {"X": 0, "R": 1, "X_noise": 2, "aux1": 3, "aux2": 4}
+CH2_DISPLAYS = {"Y": 0, "theta": 1, "Y_noise": 2, "aux3": 3, "aux4": 4}
+
+
+def _display_code(reply: str) -> int:
+    """DDEF? i answers "j,k" (display, ratio): the display code."""
+    return parse_int(reply.split(",")[0])
 
 assert len(SENSITIVITIES_V) == 27 and SENSITIVITIES_V[0] == 2e-9 and SENSITIVITIES_V[-1] == 1.0
 assert len(TIME_CONSTANTS_S) == 20 and TIME_CONSTANTS_S[-1] == 3e4
@@ -123,6 +135,18 @@ class SR830(SrsStatusBytes, VisaInstrument):
                         doc="reference phase shift")
     sine_amplitude_V = Setting(get="SLVL?", set="SLVL {:.3f}", units="V",
                                check=InRange(0.004, 5.0), doc="sine output amplitude (rms)")
+    ch1_display = Setting(get="DDEF? 1", set="DDEF 1,{},0", values=CH1_DISPLAYS, parse=_display_code,
+                          doc="what CH1 shows and the buffer's channel 1 stores (setting it clears the ratio)")
+    ch2_display = Setting(get="DDEF? 2", set="DDEF 2,{},0", values=CH2_DISPLAYS, parse=_display_code,
+                          doc="what CH2 shows and the buffer's channel 2 stores (setting it clears the ratio)")
+    buffer_sample_rate_hz = Setting(get="SRAT?", set="SRAT {}", units="Hz", parse=parse_int,
+                                    values={**dict(zip(BUFFER_RATES_HZ, range(14))), "trigger": 14},
+                                    doc="data buffer sample rate, 62.5 mHz .. 512 Hz (doubling), "
+                                        "or 'trigger' (one sample per TRIG)")
+    buffer_mode = Setting(get="SEND?", set="SEND {}", values={"one_shot": 0, "loop": 1}, parse=parse_int,
+                          doc="buffer end: 'one_shot' stops when full (16383 points), 'loop' overwrites")
+    buffer_trigger_starts = Setting(get="TSTR?", set="TSTR {}", values={False: 0, True: 1},
+                                    parse=parse_int, doc="a trigger starts the buffer's storage")
     x_V = Setting(get="OUTP? 1", units="V", snapshot=False, doc="X output")
     y_V = Setting(get="OUTP? 2", units="V", snapshot=False, doc="Y output")
     r_V = Setting(get="OUTP? 3", units="V", snapshot=False, doc="R output")
@@ -193,6 +217,69 @@ class SR830(SrsStatusBytes, VisaInstrument):
             return float(reply)
         except ValueError as exc:
             raise self.reply_error(command, reply, "is not a number") from exc
+
+    # -- data storage buffer ------------------------------------------------------------------
+    def reset_buffer(self) -> None:
+        """Erase both buffer channels and stop storage (REST)."""
+        self.send_setting("REST")
+
+    def start_buffer(self) -> None:
+        """Start (or resume) storing CH1 and CH2 at the sample rate (STRT)."""
+        self.send_setting("STRT")
+
+    def pause_buffer(self) -> None:
+        """Pause storage (PAUS); read the buffer only while paused (its bins would move in loop mode)."""
+        self.send_setting("PAUS")
+
+    def trigger(self) -> None:
+        """Software trigger (TRIG): one sample at rate 'trigger', or the start with trigger_starts."""
+        self.send_setting("TRIG")
+
+    def buffer_points(self) -> int:
+        """Points stored in each channel (SPTS?)."""
+        reply = self.query("SPTS?")
+        try:
+            return parse_int(reply)
+        except ValueError as exc:
+            raise self.reply_error("SPTS?", reply, "is not a point count") from exc
+
+    def read_buffer(self, channel: int, first: int = 0, count: int | None = None) -> np.ndarray:
+        """`count` points (default: all from `first`) of buffer channel 1 or 2, in the units of
+        that channel's display, read as binary IEEE floats (TRCB?, 4 bytes per point)."""
+        if isinstance(channel, bool) or channel not in (1, 2):
+            raise SettingOutOfRange(f"{self.label}: buffer channel {channel!r} refused, allowed 1 or 2. "
+                                    "Nothing was sent.", instrument=self.label)
+        stored = self.buffer_points()
+        count = stored - first if count is None else count
+        if first < 0 or count < 0 or first + count > stored:
+            raise SettingOutOfRange(f"{self.label}: buffer points {first} .. {first + count - 1} refused: "
+                                    f"{stored} stored. Nothing was sent.", instrument=self.label)
+        if count == 0:
+            return np.empty(0)
+        command = f"TRCB? {channel},{first},{count}"
+        return np.frombuffer(self._query_block(command, 4 * count), dtype="<f4").astype(float)
+
+    def _query_block(self, command: str, n_bytes: int) -> bytes:
+        """Send `command` and read exactly `n_bytes` of binary reply (no terminator follows: GPIB
+        ends it with EOI). The transfer is retried like any query."""
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                self._write_raw(command)
+                resource: Any = self._resource
+                data = bytes(resource.read_bytes(n_bytes))
+                if len(data) != n_bytes:
+                    raise self.reply_error(command, f"{len(data)} bytes", f"is not {n_bytes} bytes")
+                return data
+            except (VisaIOError, OSError) as exc:
+                error = self._classify(command, exc, attempt)
+                if error is None and attempt == self.max_attempts:
+                    error = InstrumentTimeout(f"{self.label}: binary reply to {command!r} incomplete "
+                                              f"after {attempt} tries: {exc}", instrument=self.label,
+                                              command=command)
+                if error is not None:
+                    raise error from exc
+                self._recover(command, exc, attempt)
+        raise AssertionError("unreachable")
 
     # -- status and timing ----------------------------------------------------------------
     def status(self) -> LockinStatus:

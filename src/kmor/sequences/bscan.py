@@ -19,10 +19,14 @@ import numpy as np
 
 from kmor.config.schema import param
 from kmor.sequences.common import (FILTER_SLOPES, LOCK_COLUMNS, autorange, configure_lockin,
-                                   lock_columns, read_averaged, result_array, set_light,
-                                   settle_time_s_for)
+                                   lock_columns, next_sensitivity_up, read_averaged, result_array,
+                                   set_light, settle_time_s_for)
 
 DIRECTIONS = ("down", "up")
+READOUTS = ("points", "lockin_buffer")
+#: The SR830's buffer sample rates (SRAT 0 .. 13) and length per channel (manual).
+LOCKIN_BUFFER_RATES_HZ = tuple(0.0625 * 2.0**i for i in range(14))
+LOCKIN_BUFFER_POINTS = 16383
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,8 +57,16 @@ class BScanParams:
     sweep_rate_hz: float = param(1000.0, units="Hz", min=1.0, max=1e6, doc="hardware-timed: DAQ sample rate")
     samples_per_point: int = param(20, min=2, max=1000000,
                                    doc="hardware-timed: samples at each field; the second half is averaged")
+    readout: str = param("points", choices=READOUTS,
+                         doc="'points': read X, Y at each field; 'lockin_buffer': the lock-in stores X, Y "
+                             "at buffer_rate_hz on its own clock while the coils step, read once per sweep "
+                             "(fast, no DAQ input needed)")
+    buffer_rate_hz: float = param(64.0, units="Hz", choices=LOCKIN_BUFFER_RATES_HZ,
+                                  doc="lockin_buffer: sample rate; 'averages' samples are averaged per field")
 
     def problems(self) -> list[tuple[str, str]]:
+        if self.readout == "lockin_buffer":
+            return _buffer_problems(self)
         if self.hardware_timed and not self.signal_ai:
             return [("signal_ai", "required when hardware_timed = true (the DAQ input carrying the lock-in's CH1)")]
         if not self.directions:
@@ -93,6 +105,8 @@ def estimate_s(p: BScanParams, max_ramp_uG_per_s: float) -> float:
     per_point = p.step_uG / max_ramp_uG_per_s + settle + (p.averages - 1) * spacing_s(p)
     if p.hardware_timed:
         per_point = p.samples_per_point / p.sweep_rate_hz
+    if p.readout == "lockin_buffer":
+        per_point = p.step_uG / max_ramp_uG_per_s + _buffered_dwell_s(p)
     preview = 0.0 if p.sensitivity_V else 2 * len(_preview_fields(p)) * settle
     ramps = 2 * p.field_range_uG / max_ramp_uG_per_s * 2
     return len(scan_points(p)) * per_point + preview + ramps + p.light_settle_s
@@ -150,7 +164,14 @@ def run_bscan(engine: Any, p: BScanParams, *, label: str = "") -> dict[str, Any]
 
     with engine.scan("bscan", columns(coils.drive_units("bz")), parameters,
                      expected_points=len(points), label=label or f"bscan {light_uW:.3g} uW") as scan:
-        if p.hardware_timed:
+        if p.readout == "lockin_buffer":
+            index = 0
+            for direction in p.directions:
+                fields = [b for d, b in points if d == direction]
+                rows = scan.block(lambda i=index, d=direction, f=fields:
+                                  _buffered_sweep(engine, p, i, d, f, state, settle_s))
+                index += len(rows)
+        elif p.hardware_timed:
             index = 0
             for direction in p.directions:
                 fields = [b for d, b in points if d == direction]
@@ -215,4 +236,76 @@ def _timed_sweep(engine: Any, p: BScanParams, first_index: int, sweep: str, fiel
             "lock_error_rms_V": float(np.sqrt(np.mean(error[j] ** 2))) if servo is not None else float("nan"),
             "locked": servo is not None and not servo.lost,
             "time_s": t0 + (j + 0.75) * dwell_s})
+    return rows
+
+
+# --- readout = "lockin_buffer": the lock-in samples on its own clock while the coils step ---------
+def _buffered_dwell_s(p: BScanParams) -> float:
+    """Time at each field: the settle, then `averages` buffer samples."""
+    settle = p.settle_factor * settle_time_s_for(p.time_constant_s, p.filter_slope_dB_per_oct)
+    return settle + p.averages / p.buffer_rate_hz
+
+
+def _buffer_problems(p: BScanParams) -> list[tuple[str, str]]:
+    if p.hardware_timed:
+        return [("readout", "'lockin_buffer' and hardware_timed = true exclude each other")]
+    if not p.directions:
+        return [("directions", "give at least one sweep ('down' or 'up')")]
+    if p.step_uG > p.field_range_uG:
+        return [("step_uG", f"{p.step_uG:g} uG is larger than field_range_uG = {p.field_range_uG:g} uG")]
+    samples = len(sweep_fields_uG(p)) * _buffered_dwell_s(p) * p.buffer_rate_hz
+    if samples > LOCKIN_BUFFER_POINTS:
+        return [("buffer_rate_hz", f"one sweep needs about {samples:.0f} samples; the lock-in buffer holds "
+                                   f"{LOCKIN_BUFFER_POINTS}: lower buffer_rate_hz, averages or the point count")]
+    return []
+
+
+def _buffered_sweep(engine: Any, p: BScanParams, first_index: int, sweep: str, fields: list[float],
+                    state: dict[str, Any], settle_s: float) -> list[dict[str, Any]]:
+    """One sweep with the lock-in's buffer storing X (CH1) and Y (CH2) at buffer_rate_hz while
+    the coils step; per field the samples after the settle are averaged. Sample k was taken at
+    t0 + k / rate, t0 the engine time of STRT. An overload during the sweep repeats it one
+    sensitivity range coarser."""
+    st = engine.station
+    li, coils = st.lockin_polarimeter, st.coils
+    li.ch1_display, li.ch2_display = "X", "Y"
+    li.buffer_sample_rate_hz = p.buffer_rate_hz
+    li.buffer_mode = "one_shot"
+    for _ in range(7):
+        coils.set_field_uG("bz", fields[0])
+        engine.wait(settle_s)
+        li.status()  # clear overloads latched before the sweep
+        li.reset_buffer()
+        t0 = engine.now_s()
+        li.start_buffer()
+        starts, readback = [], []
+        for field in fields:
+            coils.set_field_uG("bz", field)
+            starts.append(engine.now_s())
+            readback.append((coils.field_uG("bz"), coils.drive("bz")))
+            engine.wait(_buffered_dwell_s(p) - (engine.now_s() - starts[-1]))
+        li.pause_buffer()
+        if not li.status().overloaded:
+            break
+        coarser = next_sensitivity_up(state["sensitivity"])
+        if coarser is None:
+            raise OverflowError("polarimeter lock-in overloaded at 1 V during a buffered sweep")
+        state["sensitivity"] = coarser
+        li.sensitivity_V = coarser
+    x, y = li.read_buffer(1), li.read_buffer(2)
+    t = t0 + np.arange(x.size) / p.buffer_rate_hz
+    ends = starts[1:] + [engine.now_s()]
+    common = {"sensitivity_V": state["sensitivity"], "light_power_uW": st.light_power_uW(), **lock_columns(engine)}
+    rows = []
+    for j, (field, start, end, (field_read, drive)) in enumerate(zip(fields, starts, ends, readback)):
+        take = (t >= start + settle_s) & (t < end)
+        m = int(take.sum())
+        rows.append({
+            "index": first_index + j, "sweep": sweep, "field_set_uG": float(field),
+            "field_uG": float(field_read), "coil_drive_bz": float(drive),
+            "x_V": float(x[take].mean()) if m else float("nan"),
+            "y_V": float(y[take].mean()) if m else float("nan"),
+            "x_err_V": float(x[take].std(ddof=1) / np.sqrt(m)) if m > 1 else float("nan"),
+            "y_err_V": float(y[take].std(ddof=1) / np.sqrt(m)) if m > 1 else float("nan"),
+            **common, "time_s": float(t[take].mean()) if m else start})
     return rows

@@ -51,6 +51,9 @@ class SimDaq:
         self._ao = {self._full(name): 0.0 for name in ao_channels}
         self._lock = threading.RLock()
         self._closed = False
+        self.on_output_change: Callable[[], None] | None = None
+        """Called just before an analog output takes a new value (the lab tells the lock-ins,
+        so their filters see the step at its time)."""
 
     # --- names ----------------------------------------------------------------------------
     def _full(self, name: str) -> str:
@@ -105,7 +108,12 @@ class SimDaq:
         with self._lock:
             self._check_open()
             full = self._ao_channel(channel)
-            self._ao[full] = self._check_ao_value(full, value_V)
+            self._set_ao(full, self._check_ao_value(full, value_V))
+
+    def _set_ao(self, full: str, value_V: float) -> None:
+        if self._ao[full] != value_V and self.on_output_change is not None:
+            self.on_output_change()
+        self._ao[full] = value_V
 
     def ao_V(self, channel: str) -> float:
         """The value an analog output holds now, volts (what the physics reads)."""
@@ -132,7 +140,7 @@ class SimDaq:
             period_s = 1.0 / rate_hz
             data = np.empty((len(ais), wave.size))
             for k, value in enumerate(wave):
-                self._ao[ao] = float(value)
+                self._set_ao(ao, float(value))
                 self.clock.sleep(period_s)
                 for i, full in enumerate(ais):
                     data[i, k] = self._sample(full, rate_hz)

@@ -63,9 +63,29 @@ class SimLab:
         self.current_sources = {axis: Keithley6221Emulator(clock=self.clock) for axis in COIL_AXES
                                 if getattr(config.coils, axis).drive == "current_source"}
         self.daq = self._build_daq(streams[4])
+        self._tell_lockins_of_input_changes()
         self.io_fault = self._config_io_fault()
         """The `[sim.faults.io]` fault (or None), installed on every VISA library and server."""
         schedule_lab_faults(self, self._config_lab_faults())
+
+    # --- the lock-ins' inputs change when another instrument acts -----------------------------
+    def _tell_lockins_of_input_changes(self) -> None:
+        """Before every message to an instrument that moves the physics (rf, laser, coil sources)
+        and every new DAQ output value, the lock-ins bring their filters to that instant; the new
+        input holds from it (decision 0120)."""
+        self.daq.on_output_change = self.lockin_inputs_will_change
+        for emulator in (self.rf_generator, self.laser, *self.current_sources.values()):
+            handle = emulator.handle
+
+            def notifying_handle(line: bytes, handle=handle) -> bytes | None:
+                self.lockin_inputs_will_change()
+                return handle(line)
+            emulator.handle = notifying_handle  # type: ignore[method-assign]
+
+    def lockin_inputs_will_change(self) -> None:
+        """Something feeding the lock-ins is about to change now."""
+        self.lockin_polarimeter.input_will_change()
+        self.lockin_reference.input_will_change()
 
     # --- faults from [sim.faults] -------------------------------------------------------------
     def _config_io_fault(self) -> tuple[str, IOFault] | None:

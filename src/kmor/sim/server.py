@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 from pyvisa.errors import VisaIOError
 
-from kmor.sim.instruments.base import Emulator
+from kmor.sim.instruments.base import Emulator, framed_reply
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ class _Listener:
         terminators = self.emulator.input_terminators
         try:
             while not self.server.stopping.is_set():
+                self._send_stream(conn)
                 try:
                     data = conn.recv(4096)
                 except TimeoutError:
@@ -90,6 +91,16 @@ class _Listener:
             self.server.untrack(conn)
             conn.close()
 
+    def _send_stream(self, conn: socket.socket) -> None:
+        """Bytes an instrument sends unasked (the SR830's FAST data transfer), every poll."""
+        take = getattr(self.emulator, "take_stream", None)
+        if take is None:
+            return
+        with self.emulator.lock:
+            data = take()
+        if data:
+            conn.sendall(data)
+
     def _answer(self, conn: socket.socket, message: bytes) -> None:
         if not message.strip():
             return
@@ -110,7 +121,7 @@ class _Listener:
                 return
             if reply is None:
                 return
-            framed = reply + emulator.read_termination.encode("ascii")
+            framed = framed_reply(reply, emulator.read_termination)
             self.last_response = framed
         if fault is not None:
             framed = fault("read", framed)

@@ -24,7 +24,7 @@ from pyvisa import constants, highlevel, rname
 from pyvisa.constants import ResourceAttribute, StatusCode
 from pyvisa.util import LibraryPath
 
-from kmor.sim.instruments.base import Emulator
+from kmor.sim.instruments.base import Emulator, framed_reply
 
 
 class Fault(Protocol):
@@ -230,7 +230,7 @@ class SimVisaLibrary(highlevel.VisaLibraryBase):
         reply = emulator.handle(message)
         if reply is None:
             return
-        framed = reply + emulator.read_termination.encode("ascii")
+        framed = framed_reply(reply, emulator.read_termination)
         if policy == "replace":
             port.pending.clear()
             port.last_response = framed

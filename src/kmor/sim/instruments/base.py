@@ -46,6 +46,18 @@ class Emulator(Protocol):
     def device_clear(self) -> None: ...
 
 
+class BinaryReply(bytes):
+    """A reply that goes out exactly as it is, without the reply terminator: binary block transfers
+    (the SR830's TRCB?/TRCL?), which GPIB ends with EOI alone."""
+
+
+def framed_reply(reply: bytes, read_termination: str) -> bytes:
+    """The bytes a transport sends for a reply: the reply and its terminator (none for binary)."""
+    if isinstance(reply, BinaryReply):
+        return bytes(reply)
+    return reply + read_termination.encode("ascii")
+
+
 class EmulatorBase:
     """Common plumbing: decode, dispatch to `handle_text`, encode; subclasses implement the rest."""
 

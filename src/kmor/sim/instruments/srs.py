@@ -130,3 +130,26 @@ def setting(parser: SrsParser, mnemonic: str, owner: object, attr: str, low: int
         return str(getattr(owner, attr))
 
     parser.add(mnemonic, on_set, on_query)
+
+
+def enable_register(parser: SrsParser, mnemonic: str, registers: dict[str, int], width: int = 8) -> None:
+    """An SRS status-enable register in both forms: `XXXX i` sets the whole register (0 .. 255),
+    `XXXX i,j` sets bit i to j (0/1); `XXXX?` reads it, `XXXX? i` reads bit i. Reading does not
+    clear an enable register (only the event registers are latched)."""
+    top = (1 << width) - 1
+
+    def on_set(params: list[str]) -> None:
+        if len(params) == 1:
+            registers[mnemonic] = int_param(params, 0, top)
+        elif len(params) == 2:
+            bit, value = int_param(params, 0, width - 1), int_param(params, 0, 1, index=1)
+            registers[mnemonic] = registers[mnemonic] & ~(1 << bit) | (value << bit)
+        else:
+            raise bad_param()
+
+    def on_query(params: list[str]) -> str:
+        if not params:
+            return str(registers[mnemonic])
+        return str(registers[mnemonic] >> int_param(params, 0, width - 1) & 1)
+
+    parser.add(mnemonic, on_set, on_query)
