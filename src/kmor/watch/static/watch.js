@@ -124,7 +124,8 @@ function showRun(run, st) {
   const ov = st.overloads || {};
   text("overloads", ov.count ? `${ov.count} (last: ${ov.last})` : "none");
   const ref = st.reference || {};
-  text("reference", `${ref.state || "unknown"}${ref.counter_hz ? `, counter ${fmt(ref.counter_hz, 10)} Hz` : ""}`);
+  const refState = { ok: "present", missing: "MISSING", unknown: "not checked yet (no rf scan)" }[ref.state] || ref.state;
+  text("reference", `${refState}${ref.counter_hz ? `, last counter reading ${fmt(ref.counter_hz, 10)} Hz` : ""}`);
   const susp = st.suspensions || [];
   text("n-suspensions", `(${susp.length})`);
   $("suspensions").tBodies[0].replaceChildren(...susp.slice().reverse().map((s) => row([
@@ -187,12 +188,23 @@ function axisLabels(kind) {
   return ["", ""];
 }
 
+// Tick labels that survive small values (uPlot's default rounds 1e-4 V to "0").
+function ticks(u, splits) {
+  const big = Math.max(...splits.map(Math.abs));
+  if (big === 0 || (big >= 1e-2 && big < 1e6)) return splits.map((v) => Number(v.toPrecision(6)).toString());
+  const e = Math.floor(Math.log10(big)), scale = 10 ** e;
+  let d = 0;   // fewest decimals that show every tick exactly (1e-6 of the mantissa)
+  while (d < 4 && splits.some((v) => { const m = (v / scale) * 10 ** d; return Math.abs(Math.round(m) - m) > 1e-6; })) d++;
+  return splits.map((v) => (v === 0 ? "0" : `${(v / scale).toFixed(d)}e${e}`));
+}
+
 function makePlot(el, series, kind, width, height, small) {
   const [xl, yl] = axisLabels(kind);
   const opts = {
     width, height, legend: { show: !small }, cursor: { show: !small },
     scales: { x: { time: false } },
-    axes: [{ label: small ? "" : xl, size: small ? 30 : 45 }, { label: small ? "" : yl, size: small ? 45 : 70 }],
+    axes: [{ label: small ? "" : xl, size: small ? 30 : 45, values: ticks },
+           { label: small ? "" : yl, size: small ? 55 : 75, values: ticks }],
     series: [{ label: xl }, ...series.map((s) => ({
       label: s.label, stroke: s.color, width: s.line ? 1.5 : 0, spanGaps: true,
       paths: s.line ? undefined : () => null,
@@ -245,8 +257,8 @@ function showLock(lock) {
   if (!lockPlot) {
     lockPlot = new uPlot({
       width: Math.max(250, box.clientWidth || 350), height: 180, scales: { x: { time: false } },
-      axes: [{ label: "lab time (s)", size: 35 }, { label: "error (V)", scale: "e", size: 60 },
-             { label: "control (V)", scale: "c", side: 1, size: 60, grid: { show: false } }],
+      axes: [{ label: "lab time (s)", size: 35 }, { label: "error (V)", scale: "e", size: 65, values: ticks },
+             { label: "control (V)", scale: "c", side: 1, size: 65, grid: { show: false }, values: ticks }],
       series: [{}, { label: "error", stroke: COLORS.error, scale: "e" }, { label: "control", stroke: COLORS.control, scale: "c" }],
     }, data, box);
   } else lockPlot.setData(data);
