@@ -153,3 +153,14 @@ def test_a_batch_run_leaves_its_status_and_last_scan(tmp_path):
 def test_finish_never_raises(tmp_path, state):
     live = LiveStatus(tmp_path / "missing")
     live.finish(state, "x")
+
+
+def test_a_resumed_run_keeps_its_history(tmp_path):
+    (tmp_path / STATUS_FILE).write_text(json.dumps({
+        "state": "paused", "scans_closed": [{"scan": "00001-bscan.h5", "status": "complete"}],
+        "suspensions": [{"reason": "lock lost"}], "overloads": {"count": 2, "last": "x"}}))
+    live = LiveStatus(tmp_path, interval_s=0.01)
+    live.finish("complete")
+    status = json.loads((tmp_path / STATUS_FILE).read_text())
+    assert status["scans_closed"][0]["scan"] == "00001-bscan.h5"
+    assert status["suspensions"] == [{"reason": "lock lost"}] and status["overloads"]["count"] == 2

@@ -22,6 +22,7 @@ files at most every `interval_s` wall seconds (at once after a lifecycle event).
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -106,17 +107,32 @@ class LiveStatus:
             "reference": {"state": "unknown", "since_s": None, "counter_hz": None},
             "suspensions": [], "scans_closed": [], "events": 0,
         }
+        self._carry_over(self.run_dir / STATUS_FILE)
         self._strip: deque[tuple[float, float | None, float | None]] = deque(maxlen=STRIP_SAMPLES)
         self._scan: dict[str, Any] = {"scan": "", "kind": "", "columns": {}, "n_points": 0, "total": 0}
         self._thread = threading.Thread(target=self._writer_loop, name="kmor-live-status", daemon=True)
         self._thread.start()
+
+    def _carry_over(self, path: Path) -> None:
+        """On --resume: keep the closed scans and suspensions of the earlier sessions."""
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if isinstance(previous, dict):
+            for key in ("scans_closed", "suspensions"):
+                if isinstance(previous.get(key), list):
+                    self.status[key] = previous[key][-MAX_SUSPENSIONS:] if key == "suspensions" else previous[key]
+            if isinstance(previous.get("overloads"), dict):
+                self.status["overloads"] = previous["overloads"]
 
     @classmethod
     def attach(cls, engine: Any, run_dir: str | Path, *, name: str = "",
                interval_s: float = 0.5) -> LiveStatus:
         """Subscribe to `engine.bus` (asynchronously) and start writing the run folder's files."""
         live = cls(run_dir, name=name, engine=engine, interval_s=interval_s)
-        live.subscription = engine.bus.subscribe(live, name="live-status", min_interval_s=0.05)
+        live.subscription = engine.bus.subscribe(live, name="live-status", min_interval_s=0.05,
+                                                 max_queued=10_000)
         return live
 
     # ------------------------------------------------------------------ events (bus thread)
@@ -134,9 +150,9 @@ class LiveStatus:
         if e.step is not None:
             s["step"], s["n_steps"], s["label"] = e.step, e.n_steps, e.label
         if e.remaining_s is not None:
+            if s["remaining_lab_s"] is None:
+                self._clock.wall_s(e.remaining_s)   # starts the clock; the text is made when written
             s["remaining_lab_s"] = _number(e.remaining_s)
-            s["remaining_wall_s"] = _number(self._clock.wall_s(e.remaining_s))
-            s["remaining_text"] = self._clock.text(e.remaining_s)
         progress = getattr(self.engine, "progress", None) or {}
         if progress.get("job") is not None:
             s["job"], s["n_jobs"] = progress["job"], progress.get("n_jobs")
@@ -168,7 +184,9 @@ class LiveStatus:
             [c for c, v in row.items() if isinstance(v, (int, float, str))]
         columns = scan["columns"]
         for name in names:
-            columns.setdefault(name, [None] * scan["n_points"]).append(_cell(row[name]))
+            if name not in columns:   # a column first seen now: earlier points had none
+                columns[name] = [None] * scan["n_points"]
+            columns[name].append(_cell(row[name]))
         scan["n_points"] += 1
         for name, values in columns.items():   # a column missing from this row
             if len(values) < scan["n_points"]:
@@ -282,6 +300,10 @@ class LiveStatus:
         status = scan = None
         if self._dirty_status:
             self.status["updated_unix_s"] = time.time()
+            remaining = self.status["remaining_lab_s"]
+            if remaining is not None and self.status["state"] not in ("complete",):
+                self.status["remaining_wall_s"] = _number(self._clock.wall_s(remaining))
+                self.status["remaining_text"] = self._clock.text(remaining)
             lock = self.status["lock"]
             lock["time_s"] = [t for t, _, _ in self._strip]
             lock["strip_error_V"] = [x for _, x, _ in self._strip]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -25,6 +26,7 @@ def watch_main(folder: str | Path, *, host: str, port: int, token: str = "") -> 
     except OSError as exc:
         print(f"kmor: error: cannot serve on {host}:{port}: {exc}", file=sys.stderr)
         return 2
+    _lower_priority()
     print(f"kmor watch: {server.root} at {server.url}", flush=True)
     if not is_local(host):
         print("kmor watch: reachable from other machines; the token in the URL is required "
@@ -36,3 +38,11 @@ def watch_main(folder: str | Path, *, host: str, port: int, token: str = "") -> 
     finally:
         server.server_close()
     return 0
+
+
+def _lower_priority() -> None:
+    """Let acquisition win any contest for the CPU: the page is an observer (nice +10 on POSIX)."""
+    try:
+        os.nice(10)
+    except (AttributeError, OSError):   # Windows has no os.nice; a refused nice is harmless
+        pass

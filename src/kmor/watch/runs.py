@@ -166,14 +166,22 @@ def scan_list(folder: Path, status: dict[str, Any]) -> list[dict[str, Any]]:
     scan is not closed: its points come from live-scan.json)."""
     closed = {c["scan"]: c for c in status.get("scans_closed", []) if isinstance(c, dict)}
     live = status.get("state") in LIVE_STATES
+    current = _number_of(str(status.get("scan") or "")) or 0   # scans before it are closed
     out = []
     for path in list_scans(folder):
         info = closed.get(path.name, {})
+        number = _number_of(path.name)
+        older = number is not None and current > 0 and number < current and path.name != status.get("scan")
         out.append({"file": path.name, "kind": path.stem.split("-", 1)[-1],
-                    "closed": (not live) or path.name in closed,
+                    "closed": (not live) or path.name in closed or older,
                     "status": info.get("status"), "label": info.get("label", ""),
                     "points": info.get("points")})
     return out
+
+
+def _number_of(name: str) -> int | None:
+    head = name.split("-", 1)[0]
+    return int(head) if head.isdigit() else None
 
 
 def report_dir(folder: Path) -> Path | None:

@@ -29,8 +29,10 @@ import ipaddress
 import json
 import logging
 import mimetypes
+import os
 import secrets
 import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -81,6 +83,7 @@ class WatchServer(ThreadingHTTPServer):
         self.token = token
         self.default_run = default_run
         self.fits = LiveFits()
+        self.replies = ReplyCache()
         self.address_family = _family(host)
         super().__init__((host, port), WatchHandler)
 
@@ -190,9 +193,12 @@ class WatchHandler(BaseHTTPRequestHandler):
             self._send_json({"root": str(root), "default_run": self.server.default_run,
                              "runs": runs.list_runs(root)})
         elif parts[:2] == ["api", "runs"] and len(parts) == 3:
-            self._send_json(runs.run_detail(run_dir(root, parts[2])))
+            folder = run_dir(root, parts[2])
+            self._send_body(self.server.replies.get(("detail", folder), folder,
+                                                    lambda: runs.run_detail(folder)))
         elif parts[:2] == ["api", "runs"] and len(parts) == 4 and parts[3] == "live":
-            self._send_json(self._live(run_dir(root, parts[2])))
+            folder = run_dir(root, parts[2])
+            self._send_body(self.server.replies.get(("live", folder), folder, lambda: self._live(folder)))
         elif parts[:2] == ["api", "runs"] and len(parts) == 5 and parts[3] == "scans":
             folder = run_dir(root, parts[2])
             inside(folder, parts[4])
@@ -229,8 +235,10 @@ class WatchHandler(BaseHTTPRequestHandler):
 
     def _send_json(self, obj: Any, status: HTTPStatus = HTTPStatus.OK,
                    extra: dict[str, str] | None = None) -> None:
-        body = json.dumps(obj, allow_nan=False, default=str).encode("utf-8")
-        self._send(body, "application/json; charset=utf-8", status, extra)
+        self._send(encode(obj), "application/json; charset=utf-8", status, extra)
+
+    def _send_body(self, body: bytes) -> None:
+        self._send(body, "application/json; charset=utf-8", HTTPStatus.OK, None)
 
     def _send_file(self, path: Path, set_cookie: bool = False) -> None:
         body = path.read_bytes()
@@ -254,6 +262,48 @@ class WatchHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if not getattr(self, "_head", False):
             self.wfile.write(body)
+
+
+def encode(obj: Any) -> bytes:
+    return json.dumps(obj, allow_nan=False, default=str).encode("utf-8")
+
+
+class ReplyCache:
+    """Encoded replies per (endpoint, run folder), reused while none of the run folder's files
+    changed (names, sizes and modification times): a hundred open pages cost one read and one
+    encoding per change of the run, not one per request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._replies: dict[tuple[str, Path], tuple[Any, bytes]] = {}
+
+    @staticmethod
+    def signature(folder: Path) -> Any:
+        """What changes when the run writes anything (the folder and its report folder), and a
+        5-second clock (a run's process may die without writing: run_state checks its pid)."""
+        entries: list[Any] = [int(time.monotonic() // 5)]
+        for place in (folder, folder.parent / f"{folder.name}-report", folder / "report"):
+            try:
+                with os.scandir(place) as it:
+                    for e in it:
+                        st = e.stat(follow_symlinks=False)
+                        entries.append((place.name, e.name, st.st_size, st.st_mtime_ns))
+            except OSError:
+                continue
+        return tuple(entries[:1] + sorted(entries[1:]))
+
+    def get(self, key: tuple[str, Path], folder: Path, compute: Any) -> bytes:
+        sig = self.signature(folder)
+        with self._lock:
+            cached = self._replies.get(key)
+            if cached is not None and cached[0] == sig:
+                return cached[1]
+        body = encode(compute())
+        with self._lock:
+            if len(self._replies) > 512:
+                self._replies.clear()
+            self._replies[key] = (sig, body)
+        return body
 
 
 def _cookie(header: str, name: str) -> str | None:
