@@ -32,6 +32,7 @@ import textwrap
 import time
 import urllib.request
 from pathlib import Path
+from typing import ClassVar
 
 from kmor.config.files import load_config
 from kmor.sequences import events as ev
@@ -168,7 +169,7 @@ def publisher_cost(workdir: Path, n: int = 20_000) -> tuple[float, float]:
     class Engine:
         bus = None
         servo = None
-        progress: dict[str, object] = {}
+        progress: ClassVar[dict[str, object]] = {}
 
     folder = workdir / "publisher"
     folder.mkdir()

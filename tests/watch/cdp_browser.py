@@ -18,7 +18,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -40,7 +40,7 @@ class HeadlessChromium:
         self._ws: Any = None
         self._next_id = 0
 
-    def __enter__(self) -> HeadlessChromium:
+    def __enter__(self) -> Self:
         from websockets.sync.client import connect
 
         self._proc = subprocess.Popen(
@@ -58,7 +58,7 @@ class HeadlessChromium:
                   deviceScaleFactor=1, mobile=False)
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._ws is not None:
             self._ws_cm.__exit__(None, None, None)
         if self._proc is not None:

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from cdp_browser import HeadlessChromium, chromium_available
+from watch_helpers import config_with, write_batch
+
 from kmor.analysis import analyze
 from kmor.config.files import load_config
 from kmor.sequences.runner import run_batch
 from kmor.watch import WatchServer
-from watch_helpers import config_with, write_batch
 
 pytest.importorskip("websockets")
 pytestmark = pytest.mark.skipif(not chromium_available(), reason="needs /usr/bin/chromium (apt-get install chromium)")

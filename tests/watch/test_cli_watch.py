@@ -12,8 +12,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from kmor.cli import main
 from watch_helpers import config_with, get_json, write_batch
+
+from kmor.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(REPO / "src")}

@@ -10,13 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
+from watch_helpers import write_batch
 
 from kmor.config.files import load_config
 from kmor.sequences import events as ev
 from kmor.sequences.events import Event, EventBus
 from kmor.sequences.live_status import LIVE_SCAN_FILE, STATUS_FILE, LiveStatus
 from kmor.sequences.runner import run_batch
-from watch_helpers import write_batch
 
 
 class FakeServo:

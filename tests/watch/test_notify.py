@@ -9,13 +9,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from watch_helpers import config_with, write_batch
 
 from kmor.config.files import load_config
 from kmor.config.loader import ConfigError
 from kmor.config.model import NotifySection
 from kmor.sequences.notify import notify_run_end
 from kmor.sequences.runner import run_batch
-from watch_helpers import config_with, write_batch
 
 
 class Receiver:
@@ -27,7 +27,7 @@ class Receiver:
         reply_status = status
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 received.append((self.path, dict(self.headers), body))
                 self.send_response(reply_status)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from watch_helpers import get, get_json, write_batch
 
 from kmor.analysis import analyze
 from kmor.config.files import load_config
@@ -21,7 +22,6 @@ from kmor.sequences.events import Event
 from kmor.sequences.live_status import LiveStatus
 from kmor.sequences.runner import run_batch
 from kmor.watch import WatchServer
-from watch_helpers import get, get_json, write_batch
 
 
 @pytest.fixture(scope="module")

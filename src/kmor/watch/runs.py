@@ -140,12 +140,13 @@ def run_detail(folder: Path) -> dict[str, Any]:
             for j in queue.get("jobs", [])]
     job = status.get("job")
     current = jobs[job] if isinstance(job, int) and 0 <= job < len(jobs) else None
-    return clean({
+    detail: dict[str, Any] = clean({
         "id": folder.name, "status": status, "batch_file": queue.get("batch_file", ""),
         "config_source": queue.get("config_source", ""), "n_jobs": len(jobs), "current_job": current,
         "log_tail": tail(folder / LOG_FILE, LOG_LINES), "scans": scan_list(folder, status),
         "report": report_summary(folder),
     })
+    return detail
 
 
 def tail(path: Path, n: int) -> list[str]:
@@ -250,13 +251,14 @@ def scan_data(path: Path, max_points: int = SMALL_PLOT_POINTS) -> dict[str, Any]
     columns = {}
     for name in names:
         col = scan.columns[name]
-        data = col[::step]
-        columns[name] = data.tolist() if data.dtype.kind in "U" else [_float(x) for x in data]
-    return clean({"file": path.name, "kind": kind, "status": scan.status, "n_points": n,
+        thinned = col[::step]
+        columns[name] = thinned.tolist() if thinned.dtype.kind in "U" else [_float(x) for x in thinned]
+    data: dict[str, Any] = clean({"file": path.name, "kind": kind, "status": scan.status, "n_points": n,
                   "columns": columns, "units": {k: scan.columns[k].units for k in names},
                   "suspensions": [{"start_s": s.start_s, "end_s": s.end_s, "reason": s.reason}
                                   for s in scan.suspensions],
                   "parameters": scan.parameters, "start_time_iso": scan.start_time_iso})
+    return data
 
 
 PLOT_COLUMNS = {

@@ -89,8 +89,8 @@ class WatchServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        shown = f"[{host}]" if ":" in str(host) else host
+        host, port = str(self.server_address[0]), int(self.server_address[1])
+        shown = f"[{host}]" if ":" in host else host
         query = f"?token={self.token}" if self.token else ""
         fragment = f"#/run/{self.default_run}" if self.default_run else ""
         return f"http://{shown}:{port}/{query}{fragment}"
@@ -126,14 +126,14 @@ class WatchHandler(BaseHTTPRequestHandler):
     sys_version = ""
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
     # -- methods -----------------------------------------------------------------------------
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self._handle(head=False)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._handle(head=True)
 
     def _refuse_method(self) -> None:
@@ -141,7 +141,7 @@ class WatchHandler(BaseHTTPRequestHandler):
         self._send_json({"error": "read-only: only GET and HEAD"}, HTTPStatus.METHOD_NOT_ALLOWED,
                         extra={"Allow": "GET, HEAD"})
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse_method  # noqa: N815
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse_method
 
     # -- routing -------------------------------------------------------------------------------
     def _handle(self, head: bool) -> None:
@@ -163,7 +163,7 @@ class WatchHandler(BaseHTTPRequestHandler):
             self._send_json({"error": "bad path encoding"}, HTTPStatus.BAD_REQUEST)
         except (BrokenPipeError, ConnectionResetError):   # the browser went away
             pass
-        except Exception as exc:   # noqa: BLE001 - a bad file must not take the page down
+        except Exception as exc:
             log.exception("kmor watch: %s failed", self.path)
             self._send_json({"error": f"{type(exc).__name__}: {exc}"}, HTTPStatus.INTERNAL_SERVER_ERROR)
 
@@ -172,7 +172,7 @@ class WatchHandler(BaseHTTPRequestHandler):
         if srv.token is None:
             return True
         query = parse_qs(urlsplit(self.path).query)
-        offered = (query.get("token") or [None])[0]
+        offered: str | None = query["token"][0] if query.get("token") else None
         auth = self.headers.get("Authorization", "")
         if offered is None and auth.startswith("Bearer "):
             offered = auth[len("Bearer "):].strip()
@@ -221,7 +221,8 @@ class WatchHandler(BaseHTTPRequestHandler):
             return {"status": runs.clean(status), "scan": None}
         fit = self.server.fits.get((folder.name, str(live.get("scan"))), str(live.get("kind")),
                                    int(live.get("n_points") or 0), live.get("columns") or {})
-        return runs.clean({"status": status, "scan": live, "fit": fit})
+        cleaned: dict[str, Any] = runs.clean({"status": status, "scan": live, "fit": fit})
+        return cleaned
 
     # -- responses -------------------------------------------------------------------------
     def _security_headers(self) -> None:
