@@ -10,6 +10,10 @@ this process, as `kmor run` does, and its points per second of wall time are mea
   D. B + `kmor watch` + 10 clients polling as fast as they can (no pause between requests);
   E. B + `kmor watch` + 100 clients polling like open pages ("a hundred open tabs").
 
+Also reported: CPU time of the acquisition process per point (all its threads; the watcher and
+the clients are other processes), which other work on a shared machine disturbs less than the wall
+rate.
+
 Before that, the publisher's own cost: the time its event callback takes per point (in the bus's
 subscriber thread, not the acquisition thread) and the time to write status.json + live-scan.json
 for a 2,000-point scan (every 0.5 s at most), from 20,000 synthetic point events.
@@ -128,8 +132,9 @@ def _wait_up(base: str) -> None:
     raise RuntimeError(f"kmor watch did not answer at {base}")
 
 
-def one_run(workdir: Path, condition: str) -> tuple[float, int, float | None]:
-    """(points per wall second, points, requests per second or None) of one batch."""
+def one_run(workdir: Path, condition: str) -> tuple[float, int, float | None, float]:
+    """(points per wall second, points, requests per second or None, CPU ms of the acquisition
+    process per point) of one batch."""
     data = workdir / f"data-{condition}-{time.monotonic_ns()}"
     data.mkdir()
     batch = workdir / "watch-load.toml"
@@ -148,14 +153,14 @@ def one_run(workdir: Path, condition: str) -> tuple[float, int, float | None]:
             points[0] += 1
 
     try:
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), time.process_time()
         result = runner.run_batch(batch, load_config(), data_dir=data, subscribers=[count])
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu0
     finally:
         runner.LiveStatus.attach = original  # type: ignore[method-assign]
         rate = watcher.stop() if watcher is not None else None
     assert result.status == "complete", result
-    return points[0] / elapsed, points[0], rate
+    return points[0] / elapsed, points[0], rate, cpu / points[0] * 1e3
 
 
 class _NoLive:
@@ -200,7 +205,7 @@ def main() -> None:
     conditions = {"A": "no publisher (old baseline)", "B": "publisher, nobody watching",
                   "C": "kmor watch + 10 clients, 1 poll/s each", "D": "kmor watch + 10 clients, no pause",
                   "E": "kmor watch + 100 clients, 1 poll/s each"}
-    results: dict[str, list[tuple[float, int, float | None]]] = {c: [] for c in conditions}
+    results: dict[str, list[tuple[float, int, float | None, float]]] = {c: [] for c in conditions}
     with tempfile.TemporaryDirectory(prefix="kmor-watch-load-") as tmp:
         per_point_us, per_write_ms = publisher_cost(Path(tmp))
         print(f"publisher: {per_point_us:.1f} us per point event (bus thread), {per_write_ms:.1f} ms per "
@@ -212,16 +217,19 @@ def main() -> None:
                 results[c].append(one_run(Path(tmp), c))
                 print(f"  {c}: {results[c][-1][0]:.0f} points/s", file=sys.stderr, flush=True)
     base = statistics.median(r[0] for r in results["A"])
-    print(f"{'condition':48s} {'points/s (median)':>18s} {'min-max':>13s} {'vs A':>7s} {'requests/s':>10s}")
+    print(f"{'condition':48s} {'points/s (median)':>18s} {'min-max':>13s} {'vs A':>7s} {'CPU ms/point':>12s} "
+          f"{'requests/s':>10s}")
     summary = {}
     for c, label in conditions.items():
         rates = [r[0] for r in results[c]]
         med = statistics.median(rates)
         served = [r[2] for r in results[c] if r[2] is not None]
         req = f"{statistics.median(served):.0f}" if served else "-"
-        print(f"{c}. {label:45s} {med:18.0f} {min(rates):6.0f}-{max(rates):<6.0f} {med / base:7.2f} {req:>10s}")
+        cpu = statistics.median(r[3] for r in results[c])
+        print(f"{c}. {label:45s} {med:18.0f} {min(rates):6.0f}-{max(rates):<6.0f} {med / base:7.2f} {cpu:12.2f} "
+              f"{req:>10s}")
         summary[c] = {"label": label, "points_per_s": rates, "requests_per_s": served,
-                      "points": results[c][0][1]}
+                      "cpu_ms_per_point": [r[3] for r in results[c]], "points": results[c][0][1]}
     print(f"({results['A'][0][1]} points per run, {args.repeats} runs per condition, {os.cpu_count()} cores)")
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))

@@ -3,7 +3,8 @@ simulated run in progress in another process, new points appear without a reload
 drawn, the numbers are there; a finished run shows its analysis report. Skipped without
 /usr/bin/chromium (Debian packages chromium; CI installs it).
 
-KMOR_SAVE_SCREENSHOTS=1 also writes the screenshots to docs/images/ (for docs/watch.md)."""
+KMOR_REQUIRE_CHROMIUM=1 turns the skip into a failure (for CI). KMOR_SAVE_SCREENSHOTS=1 also
+writes the screenshots to docs/images/ (for docs/watch.md)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,12 @@ from kmor.config.files import load_config
 from kmor.sequences.runner import run_batch
 from kmor.watch import WatchServer
 
-pytest.importorskip("websockets")
-pytestmark = pytest.mark.skipif(not chromium_available(), reason="needs /usr/bin/chromium (apt-get install chromium)")
+REQUIRED = bool(os.environ.get("KMOR_REQUIRE_CHROMIUM"))
+"""CI sets KMOR_REQUIRE_CHROMIUM=1: a missing browser is then a failure, not a skip."""
+if not REQUIRED:
+    pytest.importorskip("websockets")
+pytestmark = pytest.mark.skipif(not chromium_available() and not REQUIRED,
+                                reason="needs /usr/bin/chromium (apt-get install chromium)")
 
 REPO = Path(__file__).resolve().parents[2]
 DOWN_RGB, UP_RGB = (0x1F, 0x6F, 0xD1), (0xE8, 0x73, 0x1A)
