@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_gui_command(commands)
     _add_config_command(commands)
     _add_sim_command(commands)
+    _add_watch_command(commands)
     return parser
 
 
@@ -67,6 +68,8 @@ def _add_run_command(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--config-change-ok", action="store_true",
                    help="with --resume: continue with --config although it differs from the recorded one")
     p.add_argument("--data-dir", help="where to create the run folder (default: lab.data_dir of the config)")
+    p.add_argument("--watch", action="store_true",
+                   help="also start `kmor watch` (the live read-only web page) while the batch runs")
     p.set_defaults(handler=_cmd_run)
 
 
@@ -91,6 +94,17 @@ def _add_analyze_command(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--zeeman-max-power", type=float, default=10.0, metavar="UW",
                    help="largest light power (uW) in the linear Zeeman extrapolation (default 10, as the paper)")
     p.set_defaults(handler=_cmd_analyze)
+
+
+def _add_watch_command(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("watch", help="serve a live, read-only web page of the runs in a data folder")
+    p.add_argument("folder", nargs="?", metavar="DATA_DIR_OR_RUN_DIR",
+                   help="data folder (default: lab.data_dir of the config) or one run folder")
+    p.add_argument("--config", help="lab config TOML (its [watch] table and lab.data_dir; default: the embedded one)")
+    p.add_argument("--host", help="address to bind (default [watch].host, 127.0.0.1: this machine only; "
+                                  "any other address requires the printed token)")
+    p.add_argument("--port", type=int, help="TCP port (default [watch].port, 8765; 0: any free port)")
+    p.set_defaults(handler=_cmd_watch)
 
 
 def _add_sim_command(commands: argparse._SubParsersAction) -> None:
@@ -129,9 +143,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if (args.sequence is None) == (args.resume is None):
         print("kmor: error: give a SEQUENCE file to run, or --resume RUN_DIR (not both)", file=sys.stderr)
         return EXIT_USER_ERROR
+    watcher = None
     try:
         loaded = config_for_resume(args.resume, args.config, args.config_change_ok) if args.resume \
             else load_config(args.config)
+        watcher = _start_watcher(args, loaded) if args.watch else None
         result = run_batch(args.sequence, loaded, resume_dir=args.resume, progress=TextProgress(),
                            data_dir=args.data_dir)
     except (InstrumentError, SequenceError, StorageError, OSError) as exc:
@@ -139,6 +155,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for note in getattr(exc, "__notes__", []):
             print(f"kmor: {note}", file=sys.stderr)
         return 1
+    finally:
+        if watcher is not None:
+            watcher.terminate()
+            watcher.wait(10)
     print(f"{result.status}: {len(result.scans)} scans in {result.run_dir}" + (f" ({result.message})" if result.message else ""))
     if result.status == "complete":
         print(f"analyse with: kmor analyze {result.run_dir} --out {result.run_dir}-report")
@@ -149,6 +169,36 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return EXIT_PAUSED
     print(f"continue with: {result.resume_command}")
     return 130 if result.status == "aborted" else 1
+
+
+def _start_watcher(args: argparse.Namespace, loaded: object) -> object:
+    """`kmor watch` in its own process beside the run (a crash or a slow page there cannot touch
+    the acquisition); it serves the data folder, or the run folder on --resume."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    config = loaded.config  # type: ignore[attr-defined]
+    folder = args.resume or args.data_dir or config.lab.data_dir
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "kmor", "watch", str(folder)]
+    if args.config:
+        command += ["--config", args.config]
+    return subprocess.Popen(command, stdin=subprocess.DEVNULL, env=os.environ.copy())
+
+
+def _cmd_watch(args: argparse.Namespace) -> int:
+    from kmor.config.files import load_config
+    from kmor.watch.main import watch_main
+
+    settings = load_config(args.config).config
+    folder = args.folder or settings.lab.data_dir
+    host = args.host or settings.watch.host
+    port = args.port if args.port is not None else settings.watch.port
+    if not 0 <= port <= 65535:
+        print(f"kmor: error: --port {port}: a TCP port is 0..65535", file=sys.stderr)
+        return EXIT_USER_ERROR
+    return watch_main(folder, host=host, port=port, token=settings.watch.token)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:

@@ -205,6 +205,46 @@ class SimSection:
 
 
 @dataclass(frozen=True, kw_only=True)
+class NotifySection:
+    """Messages when an unattended batch pauses, fails or finishes (the 3 a.m. pause)."""
+
+    url: str = param("", doc="http(s) URL to POST a short message to (an ntfy topic, a chat webhook); "
+                             "empty: no POST")
+    format: str = param("json", choices=("json", "text"),
+                        doc="json: a JSON object {title, message, status, run_dir, resume_command}; "
+                            "text: the message as plain text with a Title header (ntfy)")
+    command: list[str] = param([], doc="program and arguments to run (no shell); the message is in the "
+                                       "environment as KMOR_STATUS, KMOR_MESSAGE, KMOR_RUN_DIR, KMOR_TITLE; "
+                                       "empty: none")
+    on: list[str] = param(["paused", "failed", "complete"],
+                          doc="which endings notify: any of paused, failed, complete, aborted")
+    timeout_s: float = param(10.0, units="s", min=0.1, max=300.0,
+                             doc="longest wait for the POST or the command; a notification never stops the run")
+    headers: dict[str, str] = param({}, doc="extra HTTP headers, e.g. {Authorization = \"Bearer ...\"}")
+
+    def problems(self) -> list[tuple[str, str]]:
+        found = []
+        if self.url and not self.url.startswith(("http://", "https://")):
+            found.append(("url", f"'{self.url}' is not an http:// or https:// URL"))
+        for i, item in enumerate(self.on):
+            if item not in NOTIFY_ENDINGS:
+                found.append((f"on[{i}]", f"'{item}' is not one of {', '.join(NOTIFY_ENDINGS)}"))
+        return found
+
+
+NOTIFY_ENDINGS = ("paused", "failed", "complete", "aborted")
+
+
+@dataclass(frozen=True, kw_only=True)
+class WatchSection:
+    """`kmor watch`, the read-only live page of the runs in lab.data_dir."""
+
+    host: str = param("127.0.0.1", doc="address to bind; any other than 127.0.0.1/::1/localhost requires the token")
+    port: int = param(8765, min=0, max=65535, doc="TCP port (0: any free port)")
+    token: str = param("", doc="access token for non-local addresses; empty: a new random one printed at start")
+
+
+@dataclass(frozen=True, kw_only=True)
 class KmorConfig:
     """A whole lab configuration file."""
 
@@ -214,6 +254,8 @@ class KmorConfig:
     coils: CoilsSection = param(doc="coil drives and calibrations")
     limits: LimitsSection = section(LimitsSection)
     sim: SimSection = section(SimSection)
+    notify: NotifySection = section(NotifySection)
+    watch: WatchSection = section(WatchSection)
 
     def problems(self) -> list[tuple[str, str]]:
         found = []

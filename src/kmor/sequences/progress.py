@@ -19,6 +19,39 @@ from kmor.sequences.events import Event
 BAR_WIDTH = 20
 
 
+class RemainingClock:
+    """The remaining-time estimate `kmor run` prints (and `kmor watch` shows): the batch's lab time
+    left (s), and at full simulated speed also the wall time left, from the rate at which lab time
+    has been getting done since the first estimate."""
+
+    def __init__(self) -> None:
+        self._start: tuple[float, float] | None = None   # (wall monotonic, lab remaining)
+
+    def wall_s(self, remaining_s: float | None) -> float | None:
+        """Wall seconds left for `remaining_s` lab seconds left; None until it can be told
+        (first call, or less than 1 s of wall time or no lab time done yet)."""
+        if remaining_s is None:
+            return None
+        if self._start is None:
+            self._start = (time.monotonic(), remaining_s)
+            return None
+        wall0, lab0 = self._start
+        done_lab, elapsed = lab0 - remaining_s, time.monotonic() - wall0
+        if done_lab > 0 and elapsed > 1.0:
+            return remaining_s * elapsed / done_lab
+        return None
+
+    def text(self, remaining_s: float | None) -> str:
+        """"left: 1 h 02 min lab time, ~3 min wall" (empty without an estimate)."""
+        if remaining_s is None:
+            return ""
+        text = f"left: {format_duration(remaining_s)} lab time"
+        wall = self.wall_s(remaining_s)
+        if wall is not None:
+            text += f", ~{format_duration(wall)} wall"
+        return text
+
+
 class TextProgress:
     """Event subscriber printing one updating line (and a line per finished scan/suspension)."""
 
@@ -26,12 +59,12 @@ class TextProgress:
         self.stream = stream or sys.stderr
         self.min_interval_s = min_interval_s
         self._last_print = 0.0
-        self._start: tuple[float, float] | None = None   # (wall, lab remaining)
+        self._clock = RemainingClock()
         self._width = 0
 
     def __call__(self, event: Event) -> None:
-        if event.remaining_s is not None and self._start is None:
-            self._start = (time.monotonic(), event.remaining_s)
+        if event.remaining_s is not None:
+            self._clock.wall_s(event.remaining_s)   # starts the clock at the first estimate
         if event.kind in (ev.SCAN_FINISHED, ev.SUSPENDED, ev.RESUMED, ev.PAUSED, ev.UNPAUSED,
                           ev.ERROR, ev.FINISHED, ev.LOCK):
             self._line(self._describe(event))
@@ -52,15 +85,8 @@ class TextProgress:
         return f"{step} {e.label}{point}{self._remaining(e)}"
 
     def _remaining(self, e: Event) -> str:
-        if e.remaining_s is None:
-            return ""
-        text = f"  left: {format_duration(e.remaining_s)} lab time"
-        if self._start is not None:
-            wall0, lab0 = self._start
-            done_lab, elapsed = lab0 - e.remaining_s, time.monotonic() - wall0
-            if done_lab > 0 and elapsed > 1.0:
-                text += f", ~{format_duration(e.remaining_s * elapsed / done_lab)} wall"
-        return text
+        text = self._clock.text(e.remaining_s)
+        return f"  {text}" if text else ""
 
     def _describe(self, e: Event) -> str:
         if e.kind == ev.SCAN_FINISHED:

@@ -40,7 +40,9 @@ from kmor.sequences.errors import SequenceError
 from kmor.sequences.events import Event, EventBus
 from kmor.sequences.laser import LaserSetupParams, setup_laser
 from kmor.sequences.lock import acquire_lock, restore_lock
+from kmor.sequences.live_status import LiveStatus
 from kmor.sequences.lockpoint import search_lock_point
+from kmor.sequences.notify import notify_run_end
 from kmor.sequences.queue import DONE, QueueState
 from kmor.sequences.recorder import FaultyRecorder, HDF5Recorder
 from kmor.sequences.resume_config import resume_command
@@ -165,6 +167,7 @@ def _run(queue: QueueState, batch: Batch, loaded: LoadedConfig, run_dir: Path,
     if getattr(station, "sim", None) is not None and disk_fault.enabled:
         recorder = FaultyRecorder(recorder, disk_fault.after_points)
     engine = Engine(station, recorder=recorder, bus=bus, kmor_version=kmor.__version__)
+    live = LiveStatus.attach(engine, run_dir, name=batch.section.name)   # kmor watch's files
     engine.context.update(queue.context)
     current: dict[str, Any] = {"job": None}
 
@@ -202,6 +205,8 @@ def _run(queue: QueueState, batch: Batch, loaded: LoadedConfig, run_dir: Path,
         except StorageError as exc:   # a full disk may refuse the journal too: the files say enough
             log.error("could not record the end of the run in the queue: %s", exc)
         log.info("run ended: %s %s", status, message)
+        live.finish(status, message)
+        notify_run_end(loaded.config.notify, status, message, run_dir)
         bus.close()
         if own_station:
             station.close()

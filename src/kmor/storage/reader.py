@@ -90,13 +90,17 @@ class Scan:
         return {name: col.units for name, col in self.columns.items()}
 
 
-def read_scan(path: str | Path) -> Scan:
-    """Read the scan at `path`; StorageError (naming the file) if it cannot be read as one."""
+def read_scan(path: str | Path, *, locking: bool = True) -> Scan:
+    """Read the scan at `path`; StorageError (naming the file) if it cannot be read as one.
+
+    `locking=False` opens the file without taking HDF5's file lock, so the reader can never make a
+    writer's open fail (`kmor watch` reads this way, and only files it knows are closed); a
+    "running" status on disk is then reported as is, since a live writer cannot be detected."""
     path = Path(path)
-    writer_elsewhere = False
+    writer_elsewhere = not locking
     try:
         try:
-            f = h5py.File(path, "r")
+            f = h5py.File(path, "r", locking=False) if not locking else h5py.File(path, "r")
         except BlockingIOError:  # another process holds the write lock: a live writer
             writer_elsewhere = True
             f = h5py.File(path, "r", locking=False)

@@ -19,20 +19,25 @@ from kmor.storage.jsontext import dumps
 _MISSING: Any = object()
 
 
-def save_json_atomic(path: str | Path, obj: Any) -> None:
-    """Replace `path` with the JSON text of `obj`, atomically and durably (StorageError on failure)."""
+def save_json_atomic(path: str | Path, obj: Any, *, durable: bool = True, indent: int | None = 2) -> None:
+    """Replace `path` with the JSON text of `obj`, atomically and durably (StorageError on failure).
+
+    `durable=False` skips the two fsyncs: a reader still sees the old or the new text, never a
+    mixture, but a power cut may lose the update (for live status files rewritten every second)."""
     path = Path(path)
-    text = dumps(obj, indent=2) + "\n"
+    text = dumps(obj, indent=indent) + "\n"
     tmp_name = None
     try:
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp_name, path)
         tmp_name = None
-        _fsync_dir(path.parent)
+        if durable:
+            _fsync_dir(path.parent)
     except OSError as e:
         raise StorageError(path, f"could not save state: {e}") from e
     finally:
