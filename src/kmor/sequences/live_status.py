@@ -256,10 +256,13 @@ class LiveStatus:
             self._strip.append((t, error, control))
 
     # ------------------------------------------------------------------ end of the run
-    def finish(self, status: str, message: str = "") -> None:
-        """Record how the batch ended ("complete", "aborted", "paused", "failed"), write the files
-        now, and stop the writer thread. Never raises."""
-        resume_command = "" if status == "complete" else f"kmor run --resume {self.run_dir}"
+    def finish(self, status: str, message: str = "", resume_command: str = "") -> None:
+        """Record how the batch ended ("complete", "aborted", "paused", "failed") and the exact
+        command that continues it, write the files now, and stop the writer thread. Never raises."""
+        if status == "complete":
+            resume_command = ""
+        elif not resume_command:
+            resume_command = f"kmor run --resume {self.run_dir}"
         try:
             if self.subscription is not None:
                 self.subscription.cancel()

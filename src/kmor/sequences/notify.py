@@ -28,10 +28,11 @@ TITLES = {"paused": "kmor run paused", "failed": "kmor run failed", "complete": 
           "aborted": "kmor run aborted"}
 
 
-def run_end_message(status: str, message: str, run_dir: str | Path) -> dict[str, Any]:
-    """The notification for a batch that ended with `status` (complete/aborted/paused/failed)."""
+def run_end_message(status: str, message: str, run_dir: str | Path, resume_command: str = "") -> dict[str, Any]:
+    """The notification for a batch that ended with `status` (complete/aborted/paused/failed);
+    `resume_command` is the run's exact one (default: the plain `kmor run --resume RUN_DIR`)."""
     run_dir = Path(run_dir)
-    resume = f"kmor run --resume {run_dir}" if status in ("paused", "failed", "aborted") else ""
+    resume = (resume_command or f"kmor run --resume {run_dir}") if status in ("paused", "failed", "aborted") else ""
     text = f"{run_dir.name}: {status}" + (f": {message}" if message else "")
     if resume:
         text += f"\ncontinue with: {resume}"
@@ -40,13 +41,14 @@ def run_end_message(status: str, message: str, run_dir: str | Path) -> dict[str,
             "host": socket.gethostname()}
 
 
-def notify_run_end(settings: Any, status: str, message: str, run_dir: str | Path) -> list[str]:
+def notify_run_end(settings: Any, status: str, message: str, run_dir: str | Path,
+                   resume_command: str = "") -> list[str]:
     """Send the configured notifications for this ending (if `status` is in `settings.on`).
     Returns what failed (also logged); never raises."""
     try:
         if settings is None or status not in settings.on or not (settings.url or settings.command):
             return []
-        note = run_end_message(status, message, run_dir)
+        note = run_end_message(status, message, run_dir, resume_command)
         failures = []
         if settings.url:
             failures += _post(settings, note)

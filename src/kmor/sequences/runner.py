@@ -205,8 +205,8 @@ def _run(queue: QueueState, batch: Batch, loaded: LoadedConfig, run_dir: Path,
         except StorageError as exc:   # a full disk may refuse the journal too: the files say enough
             log.error("could not record the end of the run in the queue: %s", exc)
         log.info("run ended: %s %s", status, message)
-        live.finish(status, message)
-        notify_run_end(loaded.config.notify, status, message, run_dir)
+        live.finish(status, message, resume)
+        notify_run_end(loaded.config.notify, status, message, run_dir, resume)
         bus.close()
         if own_station:
             station.close()
