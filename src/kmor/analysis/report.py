@@ -31,6 +31,9 @@ from .fitcore import FitError
 from .hyperfine import HyperfineResult, RfScanResult, extrapolate_hyperfine, fit_rfscan
 from .zeeman import BScanResult, ZeemanResult, extrapolate_widths, fit_bscan
 
+from kmor.storage import StorageError
+from kmor.storage.queue_journal import QUEUE_FILE, ScanRole, scan_roles
+
 SUMMARY_VERSION = 1
 FIGURE_DIR = "figures"
 _BUDGET_KEYS = frozenset(inspect.signature(relaxation_budget).parameters) - {"measured_nmor_hz",
@@ -88,7 +91,10 @@ class ScanRecord:
     """One input file in the report: what it is and what became of it.
 
     outcome: "used" (entered an extrapolation), "fitted" (fitted, not extrapolated: see reason),
-    "failed" (could not be analysed: reason) or "skipped" (a kind this analysis does not use).
+    "model mismatch" or "no signal" (fit quality, see `fit_status` of the scan results; never
+    extrapolated unless asked), "failed" (could not be analysed: reason), "skipped" (a kind this
+    analysis does not use), "superseded" or "aborted" (the queue journal says the scan did not
+    complete its job: never fitted).
     """
 
     file: str
@@ -175,10 +181,16 @@ def analyze(paths: Sequence[str | Path], out_dir: str | Path, **options: Any) ->
     out = Path(out_dir)
     _check_out_dir(out, files)
     scans = [load_scan(p) for p in files]   # every bad input is reported before anything is written
+    roles = _journal_roles(files)
     bscans: list[BScanResult] = []
     rfscans: list[RfScanResult] = []
     records: dict[str, ScanRecord] = {}
     for scan in scans:
+        role = roles.get(scan.path)
+        if role is not None and role.role != "completed":
+            records[str(scan.path)] = ScanRecord(file=str(scan.path), kind=scan.kind, status=scan.status,
+                                                 n_points=scan.n_points, outcome=role.role, reason=role.reason)
+            continue
         records[str(scan.path)] = _analyse_one(scan, opts, bscans, rfscans)
     zeeman = extrapolate_widths(bscans, opts.x_max_uW)
     hyperfine = (extrapolate_hyperfine(rfscans, opts.reference_hz, opts.rf_light_x_max_uW, opts.rf_x_max_mW)
@@ -200,6 +212,39 @@ def analyze(paths: Sequence[str | Path], out_dir: str | Path, **options: Any) ->
 
 
 # -- per scan ----------------------------------------------------------------------------------
+
+def _journal_roles(files: list[Path]) -> dict[Path, ScanRole]:
+    """For scans in a run folder with a batch queue: what the queue journal says each one is.
+
+    Only the scan that completed its job counts; a partial scan whose job ran again is
+    "superseded", one whose job never completed "aborted", and a scan file the journal does not
+    list at all (opened as the run was killed, before its journal line) is "superseded" too.
+    """
+    roles: dict[Path, ScanRole] = {}
+    by_folder: dict[Path, dict[str, ScanRole] | None] = {}
+    for path in files:
+        folder = path.parent
+        if folder not in by_folder:
+            by_folder[folder] = _folder_roles(folder)
+        folder_roles = by_folder[folder]
+        if folder_roles is None:
+            continue
+        roles[path] = folder_roles.get(path.name) or ScanRole(
+            "superseded", "", "superseded: not listed in the queue journal (opened as the run was "
+                              "interrupted, before its journal line); not counted")
+    return roles
+
+
+def _folder_roles(folder: Path) -> dict[str, ScanRole] | None:
+    """The journal's roles of the scans of `folder`, or None if it holds no batch queue."""
+    if not (folder / QUEUE_FILE).exists():
+        return None
+    try:
+        return scan_roles(folder)
+    except StorageError as exc:
+        raise AnalysisInputError(folder / QUEUE_FILE, f"the batch queue cannot be read ({exc}); "
+                                 "restore it, or copy the scans to analyse into another folder") from exc
+
 
 def _analyse_one(scan: ScanData, opts: AnalysisOptions, bscans: list[BScanResult],
                  rfscans: list[RfScanResult]) -> ScanRecord:
