@@ -12,7 +12,9 @@ name with a few aliases and converted to the units the analysis works in. Two ki
 
 from __future__ import annotations
 
+import math
 import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -238,6 +240,20 @@ def cluster_labels(values: Sequence[float], rel_tol: float = 0.03, abs_tol: floa
         labels[i] = label
         previous = v
     return labels
+
+
+def polarimeter_V_per_rad(scan: ScanData) -> float | None:
+    """The polarimeter calibration (V of lock-in X per rad of rotation) from the lab config the
+    scan stored (`[polarimeter] calibration_V_per_rad`), or None if the config does not give a
+    positive number (the rotation is then shown in V)."""
+    try:
+        config = tomllib.loads(scan.config_text) if scan.config_text else {}
+    except tomllib.TOMLDecodeError:
+        return None
+    table = config.get("polarimeter")
+    value = table.get("calibration_V_per_rad") if isinstance(table, dict) else None
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    return float(value) if ok else None
 
 
 def laser_line(scan: ScanData) -> str:
