@@ -194,7 +194,7 @@ def fit_rfscan(scan: ScanData, reference_hz: float = K39_HFS_REFERENCE_HZ,
         k = 5 if multi is None else 2 + 3 * len(multi.lines)
         quality = _quality(None if multi is None else multi.curve, spectrum, raw_f, raw_y,
                            f_test_p(line_rss, rss, spectrum.freq_hz.size, 2, k), k,
-                           None if multi is None else max(abs(line.amplitude) for line in multi.lines))
+                           None if multi is None else _background(multi.offset, multi.slope, multi.f_mid_hz))
         if quality.status == NO_SIGNAL:
             return RfScanResult(wide=True, quality=quality, notes=tuple(notes), **common)
         if multi is None:
@@ -211,21 +211,28 @@ def fit_rfscan(scan: ScanData, reference_hz: float = K39_HFS_REFERENCE_HZ,
         fit, rss, failure = None, best_candidate_rss(spectrum.freq_hz, spectrum.signal_V, spectrum.sigma_V), exc
     quality = _quality(None if fit is None else fit.curve, spectrum, raw_f, raw_y,
                        f_test_p(line_rss, rss, spectrum.freq_hz.size, 2, 5), 5,
-                       None if fit is None else abs(fit.amplitude))
+                       None if fit is None else _background(fit.offset, fit.slope, fit.f_mid_hz))
     if quality.status == NO_SIGNAL:
         return RfScanResult(wide=False, quality=quality, notes=tuple(notes), **common)
     if fit is None:
         raise failure
     low, high = float(spectrum.freq_hz.min()), float(spectrum.freq_hz.max())
     if not low <= fit.center_hz <= high:
-        raise ScanProblem(f"the line is not inside the scanned frequencies: fitted centre {fit.center_hz:.1f} Hz, "
-                          f"data from {low:.1f} to {high:.1f} Hz")
+        quality = dataclasses.replace(quality, status=NO_SIGNAL, reason=(
+            f"no resonance to measure: the line is not inside the scanned frequencies (fitted centre "
+            f"{fit.center_hz:.1f} Hz, data from {low:.1f} to {high:.1f} Hz)"))
+        return RfScanResult(wide=False, quality=quality, notes=tuple(notes), **common)
     scale = quality.error_scale
     unscaled = {"fwhm_hz": fit.fwhm_err_hz, "center_hz": fit.center_err_hz}
     fit = dataclasses.replace(fit, fwhm_err_hz=fit.fwhm_err_hz * scale, center_err_hz=fit.center_err_hz * scale,
                               amplitude_err=fit.amplitude_err * scale)
     return RfScanResult(wide=False, fit=fit, notes=tuple(notes), quality=quality, unscaled_errors_hz=unscaled,
                         **common)
+
+
+def _background(offset: float, slope: float, f_mid_hz: float) -> Callable[[Any], NDArray[np.float64]]:
+    """The fitted straight background c0 + c1 (f - f_mid) as a function of frequency (Hz)."""
+    return lambda f: offset + slope * (np.asarray(f, dtype=float) - f_mid_hz)
 
 
 def _rss(curve: Callable[[Any], NDArray[np.float64]], spectrum: RfSpectrum) -> float:
@@ -237,11 +244,11 @@ def _rss(curve: Callable[[Any], NDArray[np.float64]], spectrum: RfSpectrum) -> f
 
 def _quality(curve: Callable[[Any], NDArray[np.float64]] | None, spectrum: RfSpectrum,
              raw_freq_hz: NDArray[np.float64], raw_signal_V: NDArray[np.float64], signal_p: float,
-             n_params: int, peak_V: float | None = None) -> FitQuality:
+             n_params: int, background: Callable[[Any], NDArray[np.float64]] | None = None) -> FitQuality:
     """Status, chi2_red (with the pooled errors of the repeat averages), scatter ratio and the
     lack-of-fit test against the repeats at each frequency."""
-    if curve is None:
-        return judge(signal_p=signal_p, chi2_red=None, scatter_ratio=None, lof=None, peak_signal=None,
+    if curve is None or background is None:
+        return judge(signal_p=signal_p, chi2_red=None, scatter_ratio=None, lof=None, signal_rms=None,
                      what="rf resonance")
     dof = max(1, spectrum.freq_hz.size - n_params)
     resid = spectrum.signal_V - curve(spectrum.freq_hz)
@@ -250,7 +257,8 @@ def _quality(curve: Callable[[Any], NDArray[np.float64]] | None, spectrum: RfSpe
         chi2_red = float(np.sum((resid / spectrum.sigma_V) ** 2) / dof)
         scatter = float(np.sqrt(resid @ resid / dof) / np.sqrt(np.mean(spectrum.sigma_V ** 2)))
     lof = lack_of_fit(raw_signal_V - curve(raw_freq_hz), np.round(raw_freq_hz, 3), n_params)
-    return judge(signal_p=signal_p, chi2_red=chi2_red, scatter_ratio=scatter, lof=lof, peak_signal=peak_V,
+    return judge(signal_p=signal_p, chi2_red=chi2_red, scatter_ratio=scatter, lof=lof,
+                 signal_rms=float(np.sqrt(np.mean((curve(raw_freq_hz) - background(raw_freq_hz)) ** 2))),
                  what="rf resonance")
 
 

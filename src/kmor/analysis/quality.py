@@ -7,7 +7,7 @@
 - "model mismatch": the part of the residuals that repeats at the same setting (both sweeps of a
   B scan at one field, the repeats of an rf scan at one frequency) is both significant (lack-of-fit
   F-test against the scatter of the repeats, p < SIGNIFICANCE_P) and large: its rms exceeds
-  MISMATCH_FRACTION of the resonance's peak signal. The model then does not describe the curve,
+  MISMATCH_FRACTION of the rms of the fitted resonance over the same points. The model then does not describe the curve,
   whatever the noise (noise, even 20 times the recorded errors, and drifts between the repeats
   are in the repeats' scatter, not in the lack of fit). Kept out of the extrapolations unless asked.
 - "fitted": otherwise.
@@ -33,9 +33,9 @@ SIGNIFICANCE_P = 1e-6
 """Level of every test here (one-sided, about 4.9 standard deviations): strict, because the
 resonance position and width are searched for (look-elsewhere) and slow drifts correlate points."""
 MISMATCH_FRACTION = 0.05
-"""Systematic misfit (rms, at the repeated settings) / peak signal above which a significant
-mismatch is also large. A 1-2 % deviation of the shape (a residual transverse field) moves the
-width by much less than its error; the nested F=1 feature at high power is tens of percent."""
+"""Systematic misfit / resonance signal (both rms over the scanned points) above which a
+significant mismatch is also large. Both are averaged over the same points, so the figure does not
+depend on how far the scan extends beyond the resonance."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class FitQuality:
     rms recorded point error (None without them). error_scale: sqrt(max(1, chi2_red)), 1 without
     recorded errors (the errors then already come from the scatter). signal_p: p-value of the
     resonance against a straight line. lack_of_fit_ratio / lack_of_fit_p / mismatch_fraction
-    (systematic misfit / peak signal): the mismatch test (None when the scan has no repeated
+    (rms systematic misfit / rms resonance signal): the mismatch test (None when the scan has no repeated
     settings). `reason` says in words why the status is what it is.
     """
 
@@ -124,13 +124,13 @@ def lack_of_fit(residuals: NDArray[np.float64], settings: NDArray[np.float64],
 
 
 def judge(*, signal_p: float, chi2_red: float | None, scatter_ratio: float | None,
-          lof: LackOfFit | None, peak_signal: float | None, what: str) -> FitQuality:
+          lof: LackOfFit | None, signal_rms: float | None, what: str) -> FitQuality:
     """The status from the tests' figures (module doc); `what` names the resonance in reasons,
-    `peak_signal` is the fitted resonance's largest excursion from its background."""
+    `signal_rms` is the rms of the fitted resonance (without its background) over the points."""
     scale = math.sqrt(max(1.0, chi2_red)) if chi2_red is not None else 1.0
     fraction = None
-    if lof is not None and peak_signal:
-        fraction = lof.systematic_rms / abs(peak_signal)
+    if lof is not None and signal_rms:
+        fraction = lof.systematic_rms / signal_rms
     common = dict(chi2_red=chi2_red, scatter_ratio=scatter_ratio, error_scale=scale, signal_p=signal_p,
                   lack_of_fit_ratio=None if lof is None else lof.ratio,
                   lack_of_fit_p=None if lof is None else lof.p_value, mismatch_fraction=fraction)
@@ -139,7 +139,7 @@ def judge(*, signal_p: float, chi2_red: float | None, scatter_ratio: float | Non
                           f"line p = {signal_p:.2g} (needs < {SIGNIFICANCE_P:g})", **common)
     if lof is not None and fraction is not None and lof.p_value < SIGNIFICANCE_P and fraction > MISMATCH_FRACTION:
         return FitQuality(status=MISMATCH, reason=f"the model does not describe the {what}: systematic misfit "
-                          f"{100 * fraction:.2g} % of the peak signal (lack-of-fit variance {_g2(lof.ratio)} x "
+                          f"{100 * fraction:.2g} % of the signal (lack-of-fit variance {_g2(lof.ratio)} x "
                           f"that of the repeats, p = {lof.p_value:.2g})", **common)
     reason = "" if lof is not None else "lack of fit not tested (no repeated settings)"
     return FitQuality(status=FITTED, reason=reason, **common)

@@ -6,6 +6,7 @@ Fields in uG, light powers in uW, the rotation signal is the polarimeter lock-in
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -231,7 +232,13 @@ def fit_bscan(scan: ScanData, nested_min_power_uW: float = 80.0) -> BScanResult:
                            quality=quality, notes=tuple(notes), **base)
     if single is None:
         raise failure
-    _require_resonance_inside(single.center_uG, single.width_uG, x)
+    try:
+        _require_resonance_inside(single.center_uG, single.width_uG, x)
+    except ScanProblem as exc:   # a wing or a wrong field range: no resonance to measure here
+        quality = dataclasses.replace(_quality(single, x, y, sigma, err_rms, settings, signal_p, 5),
+                                      status=NO_SIGNAL, reason=f"no resonance to measure: {exc}")
+        return BScanResult(fit=single, single=single, nested=None, model=DISPERSIVE, nested_p=None, sweeps={},
+                           quality=quality, notes=tuple(notes), **base)
     kept, model, nested, nested_p = single, DISPERSIVE, None, None
     if power >= nested_min_power_uW:
         try:
@@ -288,15 +295,16 @@ def _quality(fit: NmorFit | None, x: NDArray[np.float64], y: NDArray[np.float64]
              sigma: NDArray[np.float64] | None, err_rms: float | None, settings: NDArray[np.float64],
              signal_p: float, n_params: int) -> FitQuality:
     if fit is None:
-        return judge(signal_p=signal_p, chi2_red=None, scatter_ratio=None, lof=None, peak_signal=None,
+        return judge(signal_p=signal_p, chi2_red=None, scatter_ratio=None, lof=None, signal_rms=None,
                      what="NMOR resonance")
     resid = y - fit.curve(x)
     dof = max(1, x.size - n_params)
     chi2_red = None if sigma is None else float(np.sum((resid / sigma) ** 2) / dof)
     scatter = None if err_rms is None else float(np.sqrt(resid @ resid / dof) / err_rms)
-    peak = float(np.max(np.abs(fit.curve(x) - fit.offset - fit.slope * x)))
+    resonance = fit.curve(x) - fit.offset - fit.slope * x
     return judge(signal_p=signal_p, chi2_red=chi2_red, scatter_ratio=scatter,
-                 lof=lack_of_fit(resid, settings, n_params), peak_signal=peak, what="NMOR resonance")
+                 lof=lack_of_fit(resid, settings, n_params), signal_rms=float(np.sqrt(np.mean(resonance ** 2))),
+                 what="NMOR resonance")
 
 
 def _require_resonance_inside(center_uG: float, width_uG: float, field_uG: np.ndarray) -> None:
