@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .hyperfine import HyperfineResult, RfScanResult
-from .numbers import format_pm
+from .numbers import format_p, format_pm
 from .nmor_fit import gamma_nmor_hz
 from .zeeman import BScanResult, ZeemanResult
 
@@ -76,7 +76,7 @@ def _draw_bscan(ax: object, scan: BScanResult, small: bool) -> None:
         ax.plot(grid, scan.rotation(scan.nested.curve(grid)), color="tab:green", lw=1.0, ls="--",
                 label=f"two-component fit ({kept})")
     ax.set_xlabel("Bz (uG)", fontsize=8 if small else None)
-    ylabel = "rotation (urad)" if scan.calibration_V_per_rad is not None else "lock-in X (V, no calibration)"
+    ylabel = "rotation (urad)" if scan.calibration_V_per_rad is not None else "lock-in X (uV, no calibration)"
     ax.set_ylabel(ylabel, fontsize=8 if small else None)
     if small:
         ax.tick_params(labelsize=7)
@@ -147,9 +147,9 @@ def nested_curve(scan: BScanResult, path: Path) -> Path:
         ax.plot(grid, scan.rotation(comp.curve(grid)), color=color, lw=1.0, ls="--",
                 label=f"component: width {format_pm(comp.width_uG, comp.width_err_uG * scan.quality.error_scale)} uG")
     ax.set_xlabel("Bz (uG)")
-    ax.set_ylabel("rotation (urad)" if scan.calibration_V_per_rad is not None else "lock-in X (V, no calibration)")
+    ax.set_ylabel("rotation (urad)" if scan.calibration_V_per_rad is not None else "lock-in X (uV, no calibration)")
     kept = "kept" if scan.fit is fit else "not kept"
-    p = "" if scan.nested_p is None else f", F-test p = {scan.nested_p:.2g}"
+    p = "" if scan.nested_p is None else f", F-test p {format_p(scan.nested_p)}"
     ax.set_title(f"nested NMOR feature, {scan.line}, {scan.light_power_uW:.3g} uW (two components {kept}{p})",
                  fontsize=10)
     ax.legend(fontsize=8)

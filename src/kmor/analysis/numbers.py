@@ -32,3 +32,9 @@ def format_pm(value: float | None, error: float | None, units: str = "") -> str:
         step = 10.0 ** (math.floor(math.log10(error)) - 1)
         return f"{round(value / step) * step:.0f} +- {round(error / step) * step:.0f}{tail}"
     return f"{value:.{digits}f} +- {error:.{digits}f}{tail}"
+
+
+def format_p(p: float) -> str:
+    """A p-value to two significant digits; below 1e-16 (beyond double precision of 1 - p) as
+    "< 1e-16" rather than a bare 0."""
+    return "< 1e-16" if p < 1e-16 else f"= {p:.2g}"

@@ -28,6 +28,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import f as f_distribution
 
+from .numbers import format_p
+
 FITTED, MISMATCH, NO_SIGNAL = "fitted", "model mismatch", "no signal"
 SIGNIFICANCE_P = 1e-6
 """Level of every test here (one-sided, about 4.9 standard deviations): strict, because the
@@ -136,11 +138,11 @@ def judge(*, signal_p: float, chi2_red: float | None, scatter_ratio: float | Non
                   lack_of_fit_p=None if lof is None else lof.p_value, mismatch_fraction=fraction)
     if not signal_p < SIGNIFICANCE_P:
         return FitQuality(status=NO_SIGNAL, reason=f"no significant {what}: F-test against a straight "
-                          f"line p = {signal_p:.2g} (needs < {SIGNIFICANCE_P:g})", **common)
+                          f"line p {format_p(signal_p)} (needs < {SIGNIFICANCE_P:g})", **common)
     if lof is not None and fraction is not None and lof.p_value < SIGNIFICANCE_P and fraction > MISMATCH_FRACTION:
         return FitQuality(status=MISMATCH, reason=f"the model does not describe the {what}: systematic misfit "
                           f"{100 * fraction:.2g} % of the signal (lack-of-fit variance {_g2(lof.ratio)} x "
-                          f"that of the repeats, p = {lof.p_value:.2g})", **common)
+                          f"that of the repeats, p {format_p(lof.p_value)})", **common)
     reason = "" if lof is not None else "lack of fit not tested (no repeated settings)"
     return FitQuality(status=FITTED, reason=reason, **common)
 

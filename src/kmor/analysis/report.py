@@ -29,7 +29,7 @@ from .constants import K39_HFS_REFERENCE_HZ
 from .files import AnalysisInputError, ScanData, ScanProblem, find_scan_files, load_scan
 from .fitcore import FitError
 from .hyperfine import HyperfineResult, RfScanResult, extrapolate_hyperfine, fit_rfscan
-from .numbers import format_pm
+from .numbers import format_p, format_pm
 from .quality import FITTED, MISMATCH, NO_SIGNAL
 from .zeeman import BScanResult, ZeemanResult, extrapolate_widths, fit_bscan
 
@@ -47,7 +47,8 @@ class AnalysisOptions:
     """Choices of `analyze` (keyword options; units in the names).
 
     x_max_uW: Zeeman widths are extrapolated over scans asked for at most this light power (the
-        paper used < 10 uW). nested_min_power_uW: B scans at or above it also get the two-component
+        paper used < 10 uW). nested_min_power_uW: B scans at or above it (the F=1 feature biases a
+        one-component fit from about 20 uW, docs/decisions/0011) also get the two-component
         (nested) fit. reference_hz: the 0-0 shift is the zero-power centre minus this.
     wide_span_hz: rf scans spanning more are Zeeman-resolved spectra (multi-Lorentzian fit, kept out
         of the 0-0 extrapolation). rf_light_x_max_uW / rf_x_max_mW: restrict the hyperfine straight
@@ -58,7 +59,7 @@ class AnalysisOptions:
     """
 
     x_max_uW: float = 10.0
-    nested_min_power_uW: float = 80.0
+    nested_min_power_uW: float = 20.0
     reference_hz: float = K39_HFS_REFERENCE_HZ
     wide_span_hz: float = 3000.0
     rf_light_x_max_uW: float | None = None
@@ -564,7 +565,7 @@ def _zeeman_section(doc: dict[str, Any], names: dict[str, str], figs: dict[str, 
         if b["nested"] is not None:
             widths = ", ".join(f"{c['width_uG']:.3g} uG" for c in b["nested"]["components"])
             nested = (f"two-component fit {'kept' if b['nested']['kept'] else 'not kept'} "
-                      f"(F-test p = {b['nested']['p_value']:.2g}): {widths}")
+                      f"(F-test p {format_p(b['nested']['p_value'])}): {widths}")
         excluded = sum(b["excluded_points"].values())
         notes = "; ".join(filter(None, [q["reason"], nested, f"{excluded} points excluded "
                                         f"({', '.join(f'{k}: {v}' for k, v in b['excluded_points'].items())})"
@@ -587,7 +588,8 @@ QUALITY_NOTE = (
     "\"no signal\": the resonance is not significant against a straight line (F-test, p >= 1e-6); "
     "\"model mismatch\": the residuals that repeat at the same setting (both sweeps, all repeats) are "
     "significant against the scatter of the repeats (lack-of-fit F-test, p < 1e-6) and their rms exceeds "
-    "5 % of the peak signal (docs/decisions/0110).")
+    "5 % of the rms of the fitted resonance. Above 20 uW the two-component (nested) curve is also fitted "
+    "and kept when an F-test prefers it at p < 1e-6 (docs/decisions/0110).")
 
 
 def _hyperfine_section(doc: dict[str, Any], names: dict[str, str], figs: dict[str, str]) -> list[str]:

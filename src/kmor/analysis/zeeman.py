@@ -92,13 +92,15 @@ class BScanResult:
         return self.fit.width_err_uG * self.quality.error_scale
 
     def rotation(self, signal_V: Any) -> Any:
-        """Lock-in X (V) as rotation: urad with a calibration, else V unchanged (see `rotation_units`)."""
+        """Lock-in X (V) as optical rotation in urad with a calibration; without one, the lock-in X
+        itself in uV (see `rotation_units`)."""
+        x_uV = 1e6 * np.asarray(signal_V, dtype=float)
         cal = self.calibration_V_per_rad
-        return np.asarray(signal_V, dtype=float) if cal is None else 1e6 * np.asarray(signal_V, dtype=float) / cal
+        return x_uV if cal is None else x_uV / cal   # uV / (V/rad) = urad
 
     @property
     def rotation_units(self) -> str:
-        return "V" if self.calibration_V_per_rad is None else "urad"
+        return "uV lock-in X, no calibration" if self.calibration_V_per_rad is None else "urad"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able summary (no point arrays); widths only when measured."""
@@ -184,7 +186,7 @@ class ZeemanResult:
         }
 
 
-def fit_bscan(scan: ScanData, nested_min_power_uW: float = 80.0) -> BScanResult:
+def fit_bscan(scan: ScanData, nested_min_power_uW: float = 20.0) -> BScanResult:
     """Fit one B scan and judge the fit (docs/decisions/0110, 0111).
 
     The dispersive curve is fitted to both sweeps together with the recorded point errors
@@ -240,7 +242,7 @@ def fit_bscan(scan: ScanData, nested_min_power_uW: float = 80.0) -> BScanResult:
         return BScanResult(fit=single, single=single, nested=None, model=DISPERSIVE, nested_p=None, sweeps={},
                            quality=quality, notes=tuple(notes), **base)
     kept, model, nested, nested_p = single, DISPERSIVE, None, None
-    if power >= nested_min_power_uW:
+    if nominal_light_uW(scan, power) >= nested_min_power_uW * (1 - 1e-3):   # asked-for power, as the cuts
         try:
             nested = fit_nmor(x, y, sigma, components=2)
             nested_p = f_test_p(rss_single, weighted_rss(nested, x, y, sigma), x.size, 5, 7)
