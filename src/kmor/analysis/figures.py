@@ -252,7 +252,7 @@ def hyperfine_vs_light(result: HyperfineResult, path: Path) -> Path:
     for group, color in zip(result.groups, colors):
         scans = [s for s in group.scans if s.fit is not None]
         p = [s.light_power_uW for s in scans]
-        label = f"{group.rf_power_dBm:.3g} dBm ({group.rf_power_mW:.2g} mW)"
+        label = f"{group.rf_power_dBm:.3g} dBm ({1e3 * group.rf_power_mW:.2g} uW)"
         ax_w.errorbar(p, [s.fit.fwhm_hz for s in scans], yerr=[s.fit.fwhm_err_hz for s in scans],
                       fmt="o", color=color, capsize=3, label=label)
         ax_c.errorbar(p, [s.fit.center_hz - ref for s in scans], yerr=[s.fit.center_err_hz for s in scans],

@@ -604,10 +604,10 @@ def _hyperfine_section(doc: dict[str, Any], names: dict[str, str], figs: dict[st
             out += [f"![{caption}]({figs[key]})", "", f"*{caption}.*", ""]
     hf = doc["hyperfine"]
     if hf is not None and hf["by_rf_power"]:
-        out += ["| rf power (dBm) | rf power (mW) | zero-light FWHM (Hz) | zero-light centre - ref (Hz) | "
+        out += ["| rf power (dBm) | rf power (uW) | zero-light FWHM (Hz) | zero-light centre - ref (Hz) | "
                 "scans | note |", "|---|---|---|---|---|---|"]
         for g in hf["by_rf_power"]:
-            out.append(f"| {g['rf_power_dBm']:.4g} | {g['rf_power_mW']:.3g} | {_pm(g['zero_light_fwhm_hz'])} | "
+            out.append(f"| {g['rf_power_dBm']:.4g} | {1e3 * g['rf_power_mW']:.3g} | {_pm(g['zero_light_fwhm_hz'])} | "
                        f"{_pm(g['zero_light_center_minus_reference_hz'])} | {len(g['light_power_uW'])} | "
                        f"{g['note']} |")
         out.append("")
