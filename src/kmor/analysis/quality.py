@@ -133,7 +133,7 @@ def judge(*, signal_p: float, chi2_red: float | None, scatter_ratio: float | Non
     fraction = None
     if lof is not None and signal_rms:
         fraction = lof.systematic_rms / signal_rms
-    common = dict(chi2_red=chi2_red, scatter_ratio=scatter_ratio, error_scale=scale, signal_p=signal_p,
+    common: dict[str, Any] = dict(chi2_red=chi2_red, scatter_ratio=scatter_ratio, error_scale=scale, signal_p=signal_p,
                   lack_of_fit_ratio=None if lof is None else lof.ratio,
                   lack_of_fit_p=None if lof is None else lof.p_value, mismatch_fraction=fraction)
     if not signal_p < SIGNIFICANCE_P:

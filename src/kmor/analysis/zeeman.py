@@ -86,6 +86,12 @@ class BScanResult:
         return self.fit is not None and self.quality.status != NO_SIGNAL
 
     @property
+    def width_uG(self) -> float:
+        """The kept model's width (uG); only for scans with a width (`has_width`)."""
+        assert self.fit is not None
+        return self.fit.width_uG
+
+    @property
     def width_err_uG(self) -> float:
         """The width error used downstream: the fit's, times sqrt(max(1, chi2_red))."""
         assert self.fit is not None
@@ -179,7 +185,7 @@ class ZeemanResult:
             "n_points": 0 if ex is None else ex.n_points,
             "points": [{"file": s.file, "light_power_uW": s.light_power_uW,
                         "nominal_power_uW": s.nominal_power_uW,
-                        "width_uG": _value(s.fit.width_uG, s.width_err_uG, "uG"),
+                        "width_uG": _value(s.width_uG, s.width_err_uG, "uG"),
                         "fit_status": s.fit_status, "used_in_extrapolation": u} for s, u in zip(self.scans, self.used)],
             "files": [s.file for s, u in zip(self.scans, self.used) if u],
             "note": self.note,
@@ -221,7 +227,7 @@ def fit_bscan(scan: ScanData, nested_min_power_uW: float = 20.0) -> BScanResult:
         rss_single = best_candidate_rss(x, y, sigma)
         failure = exc
     signal_p = f_test_p(weighted_line_rss(x, y, sigma), rss_single, x.size, 2, 5)
-    base = dict(file=str(scan.path), status=scan.status, line=laser_line(scan), light_power_uW=power,
+    base: dict[str, Any] = dict(file=str(scan.path), status=scan.status, line=laser_line(scan), light_power_uW=power,
                 light_power_std_uW=float(np.std(light[light_ok])), nominal_power_uW=nominal_light_uW(scan, power),
                 n_points=int(keep.sum()), excluded=excluded, field_column=field_name or FIELD_COLUMNS[0],
                 sigma_rule=sigma_rule, point_err_V=err_rms, calibration_V_per_rad=polarimeter_V_per_rad(scan),
@@ -342,7 +348,7 @@ def extrapolate_widths(results: list[BScanResult], x_max_uW: float = 10.0,
         else:
             try:
                 extrapolation = extrapolate_to_zero([r.light_power_uW for r in low],
-                                                    [r.fit.width_uG for r in low],
+                                                    [r.width_uG for r in low],
                                                     [r.width_err_uG for r in low])
             except FitError as exc:
                 note = f"extrapolation failed: {exc}"
