@@ -196,8 +196,9 @@ def rf_spectrum(scan: RfScanResult, reference_hz: float, path: Path) -> Path:
     _draw_rf(ax, scan, reference_hz, small=False)
     fit = scan.fit
     assert fit is not None
+    quality = "" if scan.quality is None else f"\n{scan.quality.summary()}"
     ax.set_title(f"0-0 line, {scan.light_power_uW:.3g} uW, {_rf_label(scan)}: FWHM "
-                 f"{_pm(fit.fwhm_hz, fit.fwhm_err_hz)} Hz", fontsize=10)
+                 f"{_pm(fit.fwhm_hz, fit.fwhm_err_hz)} Hz{quality}", fontsize=10)
     return _save(fig, path)
 
 
