@@ -93,6 +93,8 @@ def _add_analyze_command(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="REPORT_DIR", help="folder for the report (created if needed)")
     p.add_argument("--zeeman-max-power", type=float, default=10.0, metavar="UW",
                    help="largest light power (uW) in the linear Zeeman extrapolation (default 10, as the paper)")
+    p.add_argument("--include-mismatched", action="store_true",
+                   help="put scans flagged 'model mismatch' back into the extrapolations (they are left out by default)")
     p.set_defaults(handler=_cmd_analyze)
 
 
@@ -220,7 +222,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from kmor.analysis import AnalysisInputError, analyze
 
     try:
-        summary = analyze(args.paths, args.out, x_max_uW=args.zeeman_max_power)
+        summary = analyze(args.paths, args.out, x_max_uW=args.zeeman_max_power,
+                          include_mismatched=args.include_mismatched)
     except (AnalysisInputError, ValueError) as exc:
         print(f"kmor: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

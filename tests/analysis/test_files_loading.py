@@ -39,7 +39,7 @@ def test_only_the_first_n_points_rows_are_read_and_a_dead_writer_reads_interrupt
 
 @pytest.mark.parametrize("make, message", [
     (lambda p: None, "no such file"),
-    (lambda p: p.write_text("not hdf5 at all"), "not an HDF5 file"),
+    (lambda p: p.write_text("not hdf5 at all"), "not readable as HDF5"),
     (lambda p: h5py.File(p, "w").close(), "not a kmor scan file"),
 ])
 def test_bad_inputs_give_one_clear_error_naming_the_file(tmp_path, make, message):

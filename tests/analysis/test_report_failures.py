@@ -141,14 +141,15 @@ def test_an_rf_scan_without_rf_power_is_fitted_but_not_extrapolated(tmp_path):
     assert summary.hyperfine.fwhm_fit is None and summary.hyperfine.notes
 
 
-def test_a_fragment_without_the_resonance_is_failed_not_used(tmp_path):
-    """An aborted scan's first points (far out on one wing) give no width: listed as failed with why."""
+def test_a_fragment_without_the_resonance_is_no_signal_not_used(tmp_path):
+    """An aborted scan's first points (far out on one wing) give no width: "no signal", with why."""
     run = new_run_dir(tmp_path / "data", "fragment")
     lab = SyntheticLab(5)
     good = write_bscan(run, lab, 4.0, range_uG=40.0)
     fragment = write_bscan(run, lab, 6.0, rows=bscan_rows(lab, 6.0, 40.0, 1.0)[:25])
     summary = analyze([run], tmp_path / "report")
     records = {s.file: s for s in summary.scans}
-    assert records[str(fragment.resolve())].outcome == "failed"
+    assert records[str(fragment.resolve())].outcome == "no signal"
     assert "not inside the scanned field" in records[str(fragment.resolve())].reason
+    assert all(s.file != str(fragment.resolve()) for s in summary.zeeman["D1"].scans)
     assert records[str(good.resolve())].outcome in ("used", "fitted")

@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .hyperfine import HyperfineResult, RfScanResult
+from .numbers import format_p, format_pm
 from .nmor_fit import gamma_nmor_hz
 from .zeeman import BScanResult, ZeemanResult
 
@@ -30,12 +31,14 @@ def _save(fig: Figure, path: Path) -> Path:
 
 
 def rotation_vs_field(scan: BScanResult, path: Path) -> Path:
-    """Fig. 3: rotation signal (lock-in X) versus Bz, both sweeps, with the dispersive fit."""
+    """Fig. 3: optical rotation (urad, from the polarimeter calibration; lock-in X in V without
+    one) versus Bz, both sweeps, with the fit."""
     fig = Figure(figsize=(6.4, 4.4), layout="constrained")
     ax = fig.subplots()
     _draw_bscan(ax, scan, small=False)
-    ax.set_title(f"NMOR rotation, {scan.line}, {scan.light_power_uW:.3g} uW: "
-                 f"width {_pm(scan.fit.width_uG, scan.fit.width_err_uG)} uG")
+    width = "" if not scan.has_width else f": width {format_pm(scan.fit.width_uG, scan.width_err_uG, 'uG')}"
+    ax.set_title(f"NMOR rotation, {scan.line}, {scan.light_power_uW:.3g} uW{width}\n"
+                 f"{scan.quality.summary()}", fontsize=10)
     return _save(fig, path)
 
 
@@ -48,8 +51,9 @@ def bscan_overview(scans: Sequence[BScanResult], path: Path, max_panels: int = 2
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     for ax, scan in zip(axes, shown):
         _draw_bscan(ax, scan, small=True)
-        ax.set_title(f"{Path(scan.file).name}: {scan.light_power_uW:.3g} uW, "
-                     f"{scan.fit.width_uG:.3g} uG", fontsize=8)
+        width = f"{scan.fit.width_uG:.3g} uG" if scan.has_width else "no width"
+        ax.set_title(f"{Path(scan.file).name}: {scan.light_power_uW:.3g} uW, {width}\n{scan.quality.summary()}",
+                     fontsize=7, color="black" if scan.fit_status == "fitted" else "tab:red")
     for ax in axes[len(shown):]:
         ax.set_visible(False)
     if len(scans) > max_panels:
@@ -62,15 +66,18 @@ def _draw_bscan(ax: object, scan: BScanResult, small: bool) -> None:
     for sweep in ("down", "up", ""):
         sel = scan.direction == sweep
         if sel.any():
-            ax.scatter(scan.field_uG[sel], 1e6 * scan.signal_V[sel], s=size, alpha=0.6,
+            ax.scatter(scan.field_uG[sel], scan.rotation(scan.signal_V[sel]), s=size, alpha=0.6,
                        label=f"{sweep} sweep" if sweep else "points", **_SWEEP_STYLE[sweep])
     grid = np.linspace(scan.field_uG.min(), scan.field_uG.max(), 1200)
-    ax.plot(grid, 1e6 * scan.fit.curve(grid), color="k", lw=1.2, label="dispersive fit")
+    if scan.single is not None and scan.has_width:
+        ax.plot(grid, scan.rotation(scan.single.curve(grid)), color="k", lw=1.2, label="dispersive fit")
     if scan.nested is not None:
-        ax.plot(grid, 1e6 * scan.nested.curve(grid), color="tab:green", lw=1.0, ls="--",
-                label="two-component fit")
+        kept = "kept" if scan.fit is scan.nested else "not kept"
+        ax.plot(grid, scan.rotation(scan.nested.curve(grid)), color="tab:green", lw=1.0, ls="--",
+                label=f"two-component fit ({kept})")
     ax.set_xlabel("Bz (uG)", fontsize=8 if small else None)
-    ax.set_ylabel("lock-in X (uV)", fontsize=8 if small else None)
+    ylabel = "rotation (urad)" if scan.calibration_V_per_rad is not None else "lock-in X (uV, no calibration)"
+    ax.set_ylabel(ylabel, fontsize=8 if small else None)
     if small:
         ax.tick_params(labelsize=7)
     else:
@@ -91,8 +98,12 @@ def widths_vs_power(result: ZeemanResult, path: Path) -> Path:
             pts = [s for s, u in zip(result.scans, result.used) if u == used]
             if pts:
                 ax.errorbar([s.light_power_uW for s in pts], [s.fit.width_uG for s in pts],
-                            yerr=[s.fit.width_err_uG * (scale if used else 1.0) for s in pts],
+                            yerr=[s.width_err_uG * (scale if used else 1.0) for s in pts],
                             capsize=3, **style)
+        bad = [s for s in result.scans if s.fit_status != "fitted"]
+        if bad:
+            ax.plot([s.light_power_uW for s in bad], [s.fit.width_uG for s in bad], "x", color="tab:red",
+                    ms=9, label="model mismatch")
         ax.set_xlabel("light power (uW)")
         ax.set_ylabel("peak-to-peak width DeltaB (uG)")
         ax.grid(alpha=0.3)
@@ -107,17 +118,17 @@ def widths_vs_power(result: ZeemanResult, path: Path) -> Path:
         low_w = [s.fit.width_uG for s, u in zip(result.scans, result.used) if u]
         ax_low.set_ylim(0.0, max(low_w) * 1.2)
         gamma = gamma_nmor_hz(ex.intercept)
-        ax_low.set_title(f"DeltaB0 = {ex.intercept:.2f} +- {ex.intercept_err:.2f} uG, gamma/2pi = "
-                         f"{gamma:.2f} +- {gamma_nmor_hz(ex.intercept_err):.2f} Hz\n"
-                         f"{ex.n_points} scans <= {result.x_max_uW:g} uW; errors x{ex.error_scale:.2g} "
-                         f"(reduced chi2 -> 1)", fontsize=9)
+        ax_low.set_title(f"DeltaB0 = {format_pm(ex.intercept, ex.intercept_err, 'uG')}, gamma/2pi = "
+                         f"{format_pm(gamma, gamma_nmor_hz(ex.intercept_err), 'Hz')}\n"
+                         f"{ex.n_points} scans <= {result.x_max_uW:g} uW; line chi2_red {ex.chi2_red:.2g}, "
+                         f"errors x{ex.error_scale:.2g}", fontsize=9)
     else:
         ax_low.set_title(result.note, fontsize=8)
-    nested = [s for s in result.scans if s.nested is not None]
+    nested = [s for s in result.scans if s.nested is not None and s.fit is s.nested]
     for k, s in enumerate(nested):
         ax_all.errorbar([s.light_power_uW] * len(s.nested.components), [c.width_uG for c in s.nested.components],
                         yerr=[c.width_err_uG for c in s.nested.components], fmt="D", mfc="white",
-                        color="tab:green", capsize=3, label="nested fit components" if k == 0 else None)
+                        color="tab:green", capsize=3, label="two-component fit" if k == 0 else None)
     ax_all.set_title(f"NMOR widths, {result.line}")
     ax_all.legend(fontsize=8)
     return _save(fig, path)
@@ -127,17 +138,20 @@ def nested_curve(scan: BScanResult, path: Path) -> Path:
     """Fig. 5: the high-power curve with the two-component fit and each component."""
     fig = Figure(figsize=(6.4, 4.4), layout="constrained")
     ax = fig.subplots()
-    ax.scatter(scan.field_uG, 1e6 * scan.signal_V, s=8, color="tab:gray", alpha=0.6, label="data")
+    ax.scatter(scan.field_uG, scan.rotation(scan.signal_V), s=8, color="tab:gray", alpha=0.6, label="data")
     grid = np.linspace(scan.field_uG.min(), scan.field_uG.max(), 2000)
     fit = scan.nested
     assert fit is not None
-    ax.plot(grid, 1e6 * fit.curve(grid), color="k", lw=1.3, label="two-component fit")
+    ax.plot(grid, scan.rotation(fit.curve(grid)), color="k", lw=1.3, label="two-component fit")
     for comp, color in zip(fit.components, ("tab:green", "tab:purple")):
-        ax.plot(grid, 1e6 * comp.curve(grid), color=color, lw=1.0, ls="--",
-                label=f"component: width {_pm(comp.width_uG, comp.width_err_uG)} uG")
+        ax.plot(grid, scan.rotation(comp.curve(grid)), color=color, lw=1.0, ls="--",
+                label=f"component: width {format_pm(comp.width_uG, comp.width_err_uG * scan.quality.error_scale)} uG")
     ax.set_xlabel("Bz (uG)")
-    ax.set_ylabel("lock-in X (uV)")
-    ax.set_title(f"nested NMOR feature, {scan.line}, {scan.light_power_uW:.3g} uW")
+    ax.set_ylabel("rotation (urad)" if scan.calibration_V_per_rad is not None else "lock-in X (uV, no calibration)")
+    kept = "kept" if scan.fit is fit else "not kept"
+    p = "" if scan.nested_p is None else f", F-test p {format_p(scan.nested_p)}"
+    ax.set_title(f"nested NMOR feature, {scan.line}, {scan.light_power_uW:.3g} uW (two components {kept}{p})",
+                 fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return _save(fig, path)
@@ -182,8 +196,9 @@ def rf_spectrum(scan: RfScanResult, reference_hz: float, path: Path) -> Path:
     _draw_rf(ax, scan, reference_hz, small=False)
     fit = scan.fit
     assert fit is not None
+    quality = "" if scan.quality is None else f"\n{scan.quality.summary()}"
     ax.set_title(f"0-0 line, {scan.light_power_uW:.3g} uW, {_rf_label(scan)}: FWHM "
-                 f"{_pm(fit.fwhm_hz, fit.fwhm_err_hz)} Hz", fontsize=10)
+                 f"{_pm(fit.fwhm_hz, fit.fwhm_err_hz)} Hz{quality}", fontsize=10)
     return _save(fig, path)
 
 
@@ -238,7 +253,7 @@ def hyperfine_vs_light(result: HyperfineResult, path: Path) -> Path:
     for group, color in zip(result.groups, colors):
         scans = [s for s in group.scans if s.fit is not None]
         p = [s.light_power_uW for s in scans]
-        label = f"{group.rf_power_dBm:.3g} dBm ({group.rf_power_mW:.2g} mW)"
+        label = f"{group.rf_power_dBm:.3g} dBm ({1e3 * group.rf_power_mW:.2g} uW)"
         ax_w.errorbar(p, [s.fit.fwhm_hz for s in scans], yerr=[s.fit.fwhm_err_hz for s in scans],
                       fmt="o", color=color, capsize=3, label=label)
         ax_c.errorbar(p, [s.fit.center_hz - ref for s in scans], yerr=[s.fit.center_err_hz for s in scans],
@@ -267,9 +282,11 @@ def hyperfine_vs_rf(result: HyperfineResult, path: Path) -> Path:
     ref = result.reference_hz
     groups = [g for g in result.groups if g.fwhm_fit is not None]
     mw = [g.rf_power_mW for g in groups]
-    ax_w.errorbar(mw, [g.fwhm_fit.intercept for g in groups], yerr=[g.fwhm_fit.intercept_err for g in groups],
+    to_uW = 1e3   # the rf powers are a few uW: plotted in uW so the tick labels stay short
+    uw = [to_uW * m for m in mw]
+    ax_w.errorbar(uw, [g.fwhm_fit.intercept for g in groups], yerr=[g.fwhm_fit.intercept_err for g in groups],
                   fmt="o", color="tab:blue", capsize=3, label="zero-light FWHM")
-    ax_c.errorbar(mw, [g.center_fit.intercept - ref for g in groups],
+    ax_c.errorbar(uw, [g.center_fit.intercept - ref for g in groups],
                   yerr=[g.center_fit.intercept_err for g in groups], fmt="o", color="tab:blue", capsize=3,
                   label="zero-light centre")
     if mw:
@@ -277,18 +294,18 @@ def hyperfine_vs_rf(result: HyperfineResult, path: Path) -> Path:
         for ax, line, off, name in ((ax_w, result.fwhm_fit, 0.0, "FWHM"),
                                     (ax_c, result.center_fit, -ref, "shift")):
             if line is not None:
-                ax.plot(grid, line.predict(grid) + off, color="tab:red", lw=1.2)
+                ax.plot(to_uW * grid, line.predict(grid) + off, color="tab:red", lw=1.2)
                 ax.errorbar([0.0], [line.intercept + off], yerr=[line.intercept_err], fmt="s",
                             color="tab:red", capsize=4,
                             label=f"{name} = {_pm(line.intercept + off, line.intercept_err)} Hz")
     model = result.model.fit
     if model is not None:
-        x_model = -0.02 * max(mw) if mw else 0.0  # beside the paper-procedure point, not on it
+        x_model = -0.02 * to_uW * max(mw) if mw else 0.0  # beside the paper-procedure point, not on it
         ax_w.errorbar([x_model], [model.intercept], yerr=[model.intercept_err], fmt="D", mfc="white",
                       color="tab:green", capsize=4,
                       label=f"model-based (FWHM^2) = {_pm(model.intercept, model.intercept_err)} Hz")
     for ax, ylabel in ((ax_w, "FWHM at zero light (Hz)"), (ax_c, f"centre - {ref:,.1f} Hz (Hz)")):
-        ax.set_xlabel("rf power (mW)")
+        ax.set_xlabel("rf power (uW)")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -306,9 +323,8 @@ def _fmt(value: float | None) -> str:
 
 
 def _pm(value: float, err: float) -> str:
-    """"value +- error" with the error to 2 significant digits and the value to the same decimal."""
-    decimals = max(0, 1 - int(math.floor(math.log10(err)))) if err > 0 and math.isfinite(err) else 2
-    return f"{value:.{decimals}f} +- {err:.{decimals}f}"
+    """"value +- error" with the error to 2 significant digits and the value to match."""
+    return format_pm(value, err)
 
 
 def _colors(n: int) -> list[str]:

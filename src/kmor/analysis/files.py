@@ -1,9 +1,8 @@
-"""Load kmor scan files for analysis with plain h5py (layout: docs/data-format.md).
+"""Load kmor scan files for analysis through storage's reader (layout: docs/data-format.md).
 
-Analysis imports nothing else of kmor, so this module reads the files itself: only the first
-`n_points` rows of each column are trusted, a file still marked "running" is analysed for what it
-holds, and columns are found by name with a few aliases and converted to the units the analysis
-works in. Two kinds of trouble are kept apart:
+Only the first `n_points` rows of each column are trusted, a file still marked "running" whose
+writer is gone reads "interrupted" and is analysed for what it holds, and columns are found by
+name with a few aliases and converted to the units the analysis works in. Two kinds of trouble are kept apart:
 
 - `AnalysisInputError` (a ValueError naming the file): the input is not something to analyse at all
   (no such path, not HDF5, not a kmor scan, a newer format). `analyze` stops with it.
@@ -13,19 +12,17 @@ works in. Two kinds of trouble are kept apart:
 
 from __future__ import annotations
 
-import json
+import math
 import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-import h5py
 import numpy as np
 from numpy.typing import NDArray
 
-FORMAT_NAME = "kmor-scan"
-FORMAT_VERSION = 1
-"""Newest scan-file format version this reader understands (docs/data-format.md)."""
+from kmor.storage import StorageError, read_scan
 
 _SCAN_NAME = re.compile(r"^(\d+)-.*\.h5$")
 
@@ -81,6 +78,8 @@ class ScanData:
     """Columns listed in the file that could not be read (damaged), with the reason."""
     suspensions: list[tuple[float, float, str]] = field(default_factory=list)
     """Intervals (start_s, end_s, reason) during which the scan was suspended."""
+    config_text: str = ""
+    """The whole lab config (TOML text) the scan was taken with."""
 
     def has(self, *names: str) -> str | None:
         """The first of `names` that is a column of this scan, or None."""
@@ -158,117 +157,28 @@ def _acquisition_key(path: Path) -> tuple[str, int, int, str]:
 
 
 def load_scan(path: str | Path) -> ScanData:
-    """Read one kmor scan file (valid rows only). AnalysisInputError if it is not one we can read:
-    not HDF5, not a kmor scan, written in a newer format, or its header is unreadable."""
-    path = Path(path)
-    live = False
+    """Read one kmor scan file (valid rows only) with storage's reader. AnalysisInputError if it
+    is not one we can read: no such file, not HDF5, not a kmor scan, a newer format, or its header
+    is unreadable. A damaged column is listed in `unreadable` (the scan then fails if it needs it)."""
     try:
-        try:
-            f = h5py.File(path, "r")
-        except BlockingIOError:  # another process holds the HDF5 write lock: a live writer
-            live = True
-            f = h5py.File(path, "r", locking=False)
-    except FileNotFoundError as e:
-        raise AnalysisInputError(path, "no such file") from e
-    except OSError as e:
-        raise DamagedScanError(path, f"not an HDF5 file, or a damaged one ({_reason(e)})") from e
-    with f:
-        attrs = f.attrs
-        if _text(attrs.get("kmor_format")) != FORMAT_NAME:
-            raise AnalysisInputError(path, "not a kmor scan file (no kmor_format = 'kmor-scan' attribute)")
-        try:
-            version = int(attrs["kmor_format_version"])
-            n = int(attrs["n_points"])
-            kind = _text(attrs["kind"])
-            status = _text(attrs.get("status", "")) or "unknown"
-        except (KeyError, TypeError, ValueError) as e:
-            raise AnalysisInputError(path, f"kmor scan header is incomplete ({_reason(e)})") from e
-        if version > FORMAT_VERSION:
-            raise AnalysisInputError(path, f"written in kmor scan format {version}; this analysis reads "
-                                           f"up to {FORMAT_VERSION}: update kmor")
-        if status == "running" and not live:
-            status = "interrupted"
-        columns, units, unreadable = _read_columns(path, f, n)
-        return ScanData(path=path, kind=kind, status=status, message=_text(attrs.get("status_message", "")),
-                        n_points=n, columns=columns, units=units,
-                        parameters=_json(f, "meta/parameters_json"), snapshot=_json(f, "meta/snapshot_json"),
-                        start_time_iso=_text(attrs.get("start_time_iso", "")),
-                        attrs={k: _plain(v) for k, v in attrs.items()}, unreadable=unreadable,
-                        suspensions=_read_suspensions(f))
+        scan = read_scan(path)
+    except StorageError as e:
+        reason = str(e).removeprefix(f"{e.path}: ")
+        if isinstance(e.__cause__, OSError) and not isinstance(e.__cause__, FileNotFoundError):
+            raise DamagedScanError(path, reason) from e   # HDF5 cannot open it: skipped, reported
+        raise AnalysisInputError(path, reason) from e
+    return ScanData(path=Path(path), kind=scan.kind, status=scan.status, message=scan.message,
+                    n_points=scan.n_points,
+                    columns={name: np.asarray(col).view(np.ndarray) for name, col in scan.columns.items()},
+                    units=scan.units, parameters=_mapping(scan.parameters),
+                    snapshot=_mapping(scan.snapshot), start_time_iso=scan.start_time_iso,
+                    attrs=dict(scan.attrs), unreadable=dict(scan.unreadable),
+                    suspensions=[(s.start_s, s.end_s, s.reason) for s in scan.suspensions],
+                    config_text=scan.config_text)
 
 
-def _read_suspensions(f: h5py.File) -> list[tuple[float, float, str]]:
-    """The first n_suspensions rows of /suspensions (absent or unreadable: none)."""
-    try:
-        n = int(f.attrs.get("n_suspensions", 0))
-        table = f["suspensions"][:n] if n and "suspensions" in f else []
-        return [(float(r["start_s"]), float(r["end_s"]), _text(r["reason"])) for r in table]
-    except (KeyError, ValueError, OSError):
-        return []
-
-
-def _read_columns(path: Path, f: h5py.File, n: int
-                  ) -> tuple[dict[str, NDArray[Any]], dict[str, str], dict[str, str]]:
-    """The first n rows of every column (in the order of columns_json when present), their units,
-    and the columns that could not be read (a damaged file: the scan then fails, naming them)."""
-    group = f.get("columns")
-    if not isinstance(group, h5py.Group):
-        raise AnalysisInputError(path, "kmor scan has no /columns group")
-    try:
-        names = [entry[0] for entry in json.loads(_text(f.attrs["columns_json"]))]
-    except (KeyError, ValueError, TypeError, IndexError):
-        names = list(group)
-    columns: dict[str, NDArray[Any]] = {}
-    units: dict[str, str] = {}
-    unreadable: dict[str, str] = {}
-    for name in names:
-        try:
-            ds = group[name]
-            if not isinstance(ds, h5py.Dataset) or ds.ndim != 1:
-                raise ValueError("not a 1-D dataset")
-            if ds.shape[0] < n:
-                raise ValueError(f"{ds.shape[0]} rows, fewer than n_points = {n}")
-            if h5py.check_string_dtype(ds.dtype) is not None:
-                columns[name] = np.array(ds.asstr()[:n], dtype=str)
-            else:
-                columns[name] = np.asarray(ds[:n])
-            units[name] = _text(ds.attrs.get("units", ""))
-        except (KeyError, OSError, RuntimeError, ValueError) as e:
-            unreadable[name] = _reason(e)
-    return columns, units, unreadable
-
-
-def _json(f: h5py.File, name: str) -> dict[str, Any]:
-    try:
-        value = json.loads(f[name].asstr()[()])
-    except (KeyError, ValueError, TypeError, OSError):
-        return {}
+def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, np.ndarray) and value.shape == ():
-        value = value[()]
-    if isinstance(value, (bytes, np.bytes_)):
-        return bytes(value).decode("utf-8", errors="replace").rstrip("\x00")
-    return str(value)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (bytes, np.bytes_, str)):
-        return _text(value)
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value
-
-
-def _reason(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0]
 
 
 def good_point_mask(scan: ScanData, required: Sequence[NDArray[np.float64]]
@@ -338,6 +248,20 @@ def cluster_labels(values: Sequence[float], rel_tol: float = 0.03, abs_tol: floa
         labels[i] = label
         previous = v
     return labels
+
+
+def polarimeter_V_per_rad(scan: ScanData) -> float | None:
+    """The polarimeter calibration (V of lock-in X per rad of rotation) from the lab config the
+    scan stored (`[polarimeter] calibration_V_per_rad`), or None if the config does not give a
+    positive number (the rotation is then shown in V)."""
+    try:
+        config = tomllib.loads(scan.config_text) if scan.config_text else {}
+    except tomllib.TOMLDecodeError:
+        return None
+    table = config.get("polarimeter")
+    value = table.get("calibration_V_per_rad") if isinstance(table, dict) else None
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    return float(value) if ok else None
 
 
 def laser_line(scan: ScanData) -> str:

@@ -15,9 +15,10 @@ transmission in V. Two zero-power procedures are reported (docs/decisions/0047):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,7 +27,9 @@ from .constants import BOHR_MAGNETON_HZ_PER_UG, K39_G_I, K39_G_J, K39_HFS_REFERE
 from .extrapolation import LineFit, extrapolate_to_zero
 from .files import ScanData, ScanProblem, cluster_labels, good_point_mask, nominal_light_uW
 from .fitcore import FitError
-from .lorentzian_fit import LorentzianFit, MultiLorentzianFit, fit_lorentzian, fit_lorentzians
+from .lorentzian_fit import (LorentzianFit, MultiLorentzianFit, best_candidate_rss, fit_lorentzian,
+                             fit_lorentzians)
+from .quality import FITTED, NO_SIGNAL, FitQuality, f_test_p, judge, lack_of_fit, weighted_line_rss
 
 FREQ_COLUMNS = ("freq_set_hz", "set_freq_hz", "freq_hz", "frequency_hz")
 COUNTER_COLUMNS = ("freq_counter_hz", "counter_hz")
@@ -106,6 +109,14 @@ class RfScanResult:
     multi: MultiLorentzianFit | None = None
     zero_zero_index: int | None = None
     notes: tuple[str, ...] = ()
+    quality: FitQuality | None = None
+    unscaled_errors_hz: dict[str, float] = field(default_factory=dict)
+    """The 0-0 fit's own FWHM and centre errors before the sqrt(max(1, chi2_red)) scaling that `fit`
+    carries (docs/decisions/0110); empty for wide scans."""
+
+    @property
+    def fit_status(self) -> str:
+        return FITTED if self.quality is None else self.quality.status
 
     @property
     def rf_power_mW(self) -> float | None:
@@ -120,7 +131,8 @@ class RfScanResult:
             "n_frequencies": int(self.spectrum.freq_hz.size),
             "repeats_max": int(self.spectrum.n_repeats.max()) if self.spectrum.n_repeats.size else 0,
             "counter_offset_hz": self.spectrum.counter_offset_hz, "wide": self.wide,
-            "notes": list(self.notes),
+            "fit_status": self.fit_status, "quality": None if self.quality is None else self.quality.as_dict(),
+            "unscaled_errors_hz": dict(self.unscaled_errors_hz), "notes": list(self.notes),
         }
         if self.fit is not None:
             out["fwhm_hz"] = _value(self.fit.fwhm_hz, self.fit.fwhm_err_hz, "Hz")
@@ -171,17 +183,83 @@ def fit_rfscan(scan: ScanData, reference_hz: float = K39_HFS_REFERENCE_HZ,
                   nominal_power_uW=nominal_light_uW(scan, power), rf_power_dBm=rf_dBm,
                   bz_uG=_number(scan.param(*BZ_PARAMETERS)), span_hz=span, n_points=int(keep.sum()),
                   excluded=excluded, spectrum=spectrum)
+    raw_f, raw_y = freq[keep], signal[keep]
+    line_rss = weighted_line_rss(spectrum.freq_hz, spectrum.signal_V, spectrum.sigma_V)
     if span > wide_span_hz:
-        multi = _fit_zeeman_components(spectrum)
+        try:
+            multi = _fit_zeeman_components(spectrum)
+            rss = _rss(multi.curve, spectrum)
+        except FitError as exc:
+            multi, rss, failure = None, best_candidate_rss(spectrum.freq_hz, spectrum.signal_V, spectrum.sigma_V), exc
+        k = 5 if multi is None else 2 + 3 * len(multi.lines)
+        quality = _quality(None if multi is None else multi.curve, spectrum, raw_f, raw_y,
+                           f_test_p(line_rss, rss, spectrum.freq_hz.size, 2, k), k,
+                           None if multi is None else _background(multi.offset, multi.slope, multi.f_mid_hz))
+        if quality.status == NO_SIGNAL:
+            return RfScanResult(wide=True, quality=quality, notes=tuple(notes), **common)
+        if multi is None:
+            raise failure
         centers = np.array([line.center_hz for line in multi.lines])
         index = int(np.argmin(np.abs(centers - reference_hz)))
-        return RfScanResult(wide=True, multi=multi, zero_zero_index=index, notes=tuple(notes), **common)
-    fit = fit_lorentzian(spectrum.freq_hz, spectrum.signal_V, spectrum.sigma_V)
+        return RfScanResult(wide=True, multi=multi, zero_zero_index=index, notes=tuple(notes), quality=quality,
+                            **common)
+    fit: LorentzianFit | None
+    try:
+        fit = fit_lorentzian(spectrum.freq_hz, spectrum.signal_V, spectrum.sigma_V)
+        rss = _rss(fit.curve, spectrum)
+    except FitError as exc:
+        fit, rss, failure = None, best_candidate_rss(spectrum.freq_hz, spectrum.signal_V, spectrum.sigma_V), exc
+    quality = _quality(None if fit is None else fit.curve, spectrum, raw_f, raw_y,
+                       f_test_p(line_rss, rss, spectrum.freq_hz.size, 2, 5), 5,
+                       None if fit is None else _background(fit.offset, fit.slope, fit.f_mid_hz))
+    if quality.status == NO_SIGNAL:
+        return RfScanResult(wide=False, quality=quality, notes=tuple(notes), **common)
+    if fit is None:
+        raise failure
     low, high = float(spectrum.freq_hz.min()), float(spectrum.freq_hz.max())
     if not low <= fit.center_hz <= high:
-        raise ScanProblem(f"the line is not inside the scanned frequencies: fitted centre {fit.center_hz:.1f} Hz, "
-                          f"data from {low:.1f} to {high:.1f} Hz")
-    return RfScanResult(wide=False, fit=fit, notes=tuple(notes), **common)
+        quality = dataclasses.replace(quality, status=NO_SIGNAL, reason=(
+            f"no resonance to measure: the line is not inside the scanned frequencies (fitted centre "
+            f"{fit.center_hz:.1f} Hz, data from {low:.1f} to {high:.1f} Hz)"))
+        return RfScanResult(wide=False, quality=quality, notes=tuple(notes), **common)
+    scale = quality.error_scale
+    unscaled = {"fwhm_hz": fit.fwhm_err_hz, "center_hz": fit.center_err_hz}
+    fit = dataclasses.replace(fit, fwhm_err_hz=fit.fwhm_err_hz * scale, center_err_hz=fit.center_err_hz * scale,
+                              amplitude_err=fit.amplitude_err * scale)
+    return RfScanResult(wide=False, fit=fit, notes=tuple(notes), quality=quality, unscaled_errors_hz=unscaled,
+                        **common)
+
+
+def _background(offset: float, slope: float, f_mid_hz: float) -> Callable[[Any], NDArray[np.float64]]:
+    """The fitted straight background c0 + c1 (f - f_mid) as a function of frequency (Hz)."""
+    return lambda f: offset + slope * (np.asarray(f, dtype=float) - f_mid_hz)
+
+
+def _rss(curve: Callable[[Any], NDArray[np.float64]], spectrum: RfSpectrum) -> float:
+    resid = spectrum.signal_V - curve(spectrum.freq_hz)
+    if spectrum.sigma_V is not None:
+        resid = resid / spectrum.sigma_V
+    return float(resid @ resid)
+
+
+def _quality(curve: Callable[[Any], NDArray[np.float64]] | None, spectrum: RfSpectrum,
+             raw_freq_hz: NDArray[np.float64], raw_signal_V: NDArray[np.float64], signal_p: float,
+             n_params: int, background: Callable[[Any], NDArray[np.float64]] | None = None) -> FitQuality:
+    """Status, chi2_red (with the pooled errors of the repeat averages), scatter ratio and the
+    lack-of-fit test against the repeats at each frequency."""
+    if curve is None or background is None:
+        return judge(signal_p=signal_p, chi2_red=None, scatter_ratio=None, lof=None, signal_rms=None,
+                     what="rf resonance")
+    dof = max(1, spectrum.freq_hz.size - n_params)
+    resid = spectrum.signal_V - curve(spectrum.freq_hz)
+    chi2_red = scatter = None
+    if spectrum.sigma_V is not None:
+        chi2_red = float(np.sum((resid / spectrum.sigma_V) ** 2) / dof)
+        scatter = float(np.sqrt(resid @ resid / dof) / np.sqrt(np.mean(spectrum.sigma_V ** 2)))
+    lof = lack_of_fit(raw_signal_V - curve(raw_freq_hz), np.round(raw_freq_hz, 3), n_params)
+    return judge(signal_p=signal_p, chi2_red=chi2_red, scatter_ratio=scatter, lof=lof,
+                 signal_rms=float(np.sqrt(np.mean((curve(raw_freq_hz) - background(raw_freq_hz)) ** 2))),
+                 what="rf resonance")
 
 
 def _fit_zeeman_components(spectrum: RfSpectrum) -> MultiLorentzianFit:
@@ -332,14 +410,17 @@ class HyperfineResult:
 
 def extrapolate_hyperfine(results: list[RfScanResult], reference_hz: float = K39_HFS_REFERENCE_HZ,
                           light_x_max_uW: float | None = None,
-                          rf_x_max_mW: float | None = None) -> HyperfineResult:
+                          rf_x_max_mW: float | None = None, include_mismatched: bool = False) -> HyperfineResult:
     """Both zero-power procedures over the narrow scans with a known rf power (wide scans are
     kept for the Zeeman figure only). `light_x_max_uW` and `rf_x_max_mW` restrict the straight
-    lines to low powers (nominal light power, 0.1 % tolerance). Each step needs >= 3 points."""
-    narrow = [r for r in results if not r.wide and r.fit is not None and r.rf_power_dBm is not None]
-    wide = tuple(r for r in results if r.wide)
+    lines to low powers (nominal light power, 0.1 % tolerance). Each step needs >= 3 points.
+    Scans with no signal have no fit; scans with a model mismatch are left out unless
+    `include_mismatched`."""
+    narrow = [r for r in results if not r.wide and r.fit is not None and r.rf_power_dBm is not None
+              and (r.fit_status == FITTED or include_mismatched)]
+    wide = tuple(r for r in results if r.wide and r.multi is not None)
     notes: list[str] = []
-    no_rf = [r for r in results if not r.wide and r.rf_power_dBm is None]
+    no_rf = [r for r in results if not r.wide and r.fit is not None and r.rf_power_dBm is None]
     if no_rf:
         notes.append(f"{len(no_rf)} narrow scan(s) without an rf power kept out of the extrapolations")
     if not narrow:

@@ -119,6 +119,19 @@ def fit_lorentzians(freq_hz: ArrayLike, signal: ArrayLike, n_lines: int,
     return _result(solution, data)
 
 
+def best_candidate_rss(freq_hz: ArrayLike, signal: ArrayLike,
+                       sigma: ArrayLike | float | None = None) -> float:
+    """Weighted residual sum of squares of the best single Lorentzian among the starting
+    candidates (background and amplitude fitted linearly; each residual divided by its sigma when
+    given): what a line can do for the data even when the nonlinear fit does not converge."""
+    data = fitcore.prepare(freq_hz, signal, sigma, 5, "freq_hz")
+    start = next(_starts(data, np.zeros(2)), None)
+    if start is None:
+        return float("inf")
+    resid = (lorentzian_sum_model(data.x, start) - data.y) * data.weights
+    return float(resid @ resid) * (1.0 if data.sigma_given else data.y_scale ** 2)
+
+
 def _shapes(x: NDArray[np.float64], centers: NDArray[np.float64],
             fwhms: NDArray[np.float64]) -> NDArray[np.float64]:
     z = x[None, :] - centers[:, None]

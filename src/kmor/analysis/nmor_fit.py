@@ -4,6 +4,7 @@ form (broad F=2 and narrow, opposite-sign F=1 at high light power)."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -114,6 +115,28 @@ def fit_nmor(field_uG: ArrayLike, signal: ArrayLike, sigma: ArrayLike | float | 
             raise FitError("two-component fit failed: the data do not resolve two dispersive "
                            f"features (last problem: {exc})") from exc
     return _result(solution, data)
+
+
+def best_candidate_rss(field_uG: ArrayLike, signal: ArrayLike,
+                       sigma: ArrayLike | float | None = None) -> float:
+    """Weighted residual sum of squares of the best single dispersive curve among the starting
+    candidates (background and amplitude fitted linearly), in the units of `weighted_rss`: what a
+    resonance can do for the data even when the nonlinear fit does not converge (pure noise)."""
+    data = fitcore.prepare(field_uG, signal, sigma, 5, "field_uG")
+    start = next(_single_starts(data), None)
+    if start is None:
+        return math.inf
+    resid = (dispersive_sum_model(data.x, start) - data.y) * data.weights
+    return float(resid @ resid) * (1.0 if data.sigma_given else data.y_scale ** 2)
+
+
+def weighted_rss(fit: NmorFit, field_uG: ArrayLike, signal: ArrayLike,
+                 sigma: ArrayLike | float | None = None) -> float:
+    """Sum of squared residuals of `fit`, each divided by its sigma (unweighted without sigma)."""
+    resid = np.asarray(signal, dtype=float) - fit.curve(field_uG)
+    if sigma is not None:
+        resid = resid / np.asarray(sigma, dtype=float)
+    return float(resid @ resid)
 
 
 def _shapes(x: NDArray[np.float64], centers: NDArray[np.float64],

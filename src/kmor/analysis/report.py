@@ -29,7 +29,12 @@ from .constants import K39_HFS_REFERENCE_HZ
 from .files import AnalysisInputError, DamagedScanError, ScanData, ScanProblem, find_scan_files, load_scan
 from .fitcore import FitError
 from .hyperfine import HyperfineResult, RfScanResult, extrapolate_hyperfine, fit_rfscan
+from .numbers import format_p, format_pm
+from .quality import FITTED, MISMATCH, NO_SIGNAL
 from .zeeman import BScanResult, ZeemanResult, extrapolate_widths, fit_bscan
+
+from kmor.storage import StorageError
+from kmor.storage.queue_journal import QUEUE_FILE, ScanRole, scan_roles
 
 SUMMARY_VERSION = 1
 FIGURE_DIR = "figures"
@@ -42,21 +47,24 @@ class AnalysisOptions:
     """Choices of `analyze` (keyword options; units in the names).
 
     x_max_uW: Zeeman widths are extrapolated over scans asked for at most this light power (the
-        paper used < 10 uW). nested_min_power_uW: B scans at or above it also get the two-component
+        paper used < 10 uW). nested_min_power_uW: B scans at or above it (the F=1 feature biases a
+        one-component fit from about 20 uW, docs/decisions/0011) also get the two-component
         (nested) fit. reference_hz: the 0-0 shift is the zero-power centre minus this.
     wide_span_hz: rf scans spanning more are Zeeman-resolved spectra (multi-Lorentzian fit, kept out
         of the 0-0 extrapolation). rf_light_x_max_uW / rf_x_max_mW: restrict the hyperfine straight
-        lines to low light / rf powers (None: all). figures: write the PNG figures.
+        lines to low light / rf powers (None: all). include_mismatched: put scans flagged "model
+        mismatch" back into the extrapolations. figures: write the PNG figures.
     budget: overrides of `relaxation_budget` inputs (temperatures, densities, radius, stem rates);
         the measured shift replaces hf_shift_hz unless given here.
     """
 
     x_max_uW: float = 10.0
-    nested_min_power_uW: float = 80.0
+    nested_min_power_uW: float = 20.0
     reference_hz: float = K39_HFS_REFERENCE_HZ
     wide_span_hz: float = 3000.0
     rf_light_x_max_uW: float | None = None
     rf_x_max_mW: float | None = None
+    include_mismatched: bool = False
     figures: bool = True
     budget: dict[str, float] = field(default_factory=dict)
 
@@ -88,7 +96,10 @@ class ScanRecord:
     """One input file in the report: what it is and what became of it.
 
     outcome: "used" (entered an extrapolation), "fitted" (fitted, not extrapolated: see reason),
-    "failed" (could not be analysed: reason) or "skipped" (a kind this analysis does not use).
+    "model mismatch" or "no signal" (fit quality, see `fit_status` of the scan results; never
+    extrapolated unless asked), "failed" (could not be analysed: reason), "skipped" (a kind this
+    analysis does not use), "superseded" or "aborted" (the queue journal says the scan did not
+    complete its job: never fitted).
     """
 
     file: str
@@ -125,26 +136,32 @@ class Summary:
         return [s for s in self.scans if s.outcome == "failed"]
 
     def headline(self) -> list[str]:
-        """A few lines for the command line: the main numbers, failures, where the report is."""
+        """A few lines for the command line: the main numbers, scans not counted, failures, where
+        the report is."""
         lines = []
         for line, z in self.zeeman.items():
             if z.extrapolation is not None:
-                lines.append(f"Zeeman ({line}): DeltaB0 = {z.delta_b0_uG:.2f} +- {z.delta_b0_err_uG:.2f} uG, "
-                             f"gamma/2pi = {z.gamma_hz:.2f} +- {z.gamma_err_hz:.2f} Hz "
+                lines.append(f"Zeeman ({line}): DeltaB0 = {format_pm(z.delta_b0_uG, z.delta_b0_err_uG, 'uG')}, "
+                             f"gamma/2pi = {format_pm(z.gamma_hz, z.gamma_err_hz, 'Hz')} "
                              f"({z.extrapolation.n_points} scans <= {z.x_max_uW:g} uW)")
             else:
                 lines.append(f"Zeeman ({line}): no extrapolation: {z.note}")
         hf = self.hyperfine
         if hf is not None:
             if hf.fwhm_fit is not None:
-                lines.append(f"0-0 line: FWHM = {hf.fwhm_hz:.2f} +- {hf.fwhm_err_hz:.2f} Hz, shift = "
-                             f"{hf.shift_hz:.2f} +- {hf.shift_err_hz:.2f} Hz (paper procedure, "
+                lines.append(f"0-0 line: FWHM = {format_pm(hf.fwhm_hz, hf.fwhm_err_hz, 'Hz')}, shift = "
+                             f"{format_pm(hf.shift_hz, hf.shift_err_hz, 'Hz')} (paper procedure, "
                              f"{len(hf.files())} scans)")
             else:
                 lines.append("0-0 line: no extrapolation: " + "; ".join(hf.notes or ("see report",)))
             if hf.model.fit is not None:
-                lines.append(f"0-0 line, model-based alternative (FWHM^2): FWHM = {hf.model.fit.intercept:.2f} "
-                             f"+- {hf.model.fit.intercept_err:.2f} Hz")
+                lines.append("0-0 line, model-based alternative (FWHM^2): FWHM = "
+                             + format_pm(hf.model.fit.intercept, hf.model.fit.intercept_err, "Hz"))
+        for outcome in (MISMATCH, NO_SIGNAL, "superseded", "aborted"):
+            named = [s for s in self.scans if s.outcome == outcome]
+            if named:
+                lines.append(f"{len(named)} scan(s) {outcome} (not counted): "
+                             + ", ".join(Path(s.file).name for s in named))
         failed = self.failed
         if failed:
             lines.append(f"{len(failed)} scan(s) failed to analyse:")
@@ -182,13 +199,19 @@ def analyze(paths: Sequence[str | Path], out_dir: str | Path, **options: Any) ->
         except DamagedScanError as exc:   # skipped and listed; the other scans are analysed
             records[str(p)] = ScanRecord(file=str(p), kind="?", status="damaged", n_points=0,
                                          outcome="failed", reason=str(exc))
+    roles = _journal_roles(files)
     bscans: list[BScanResult] = []
     rfscans: list[RfScanResult] = []
     for scan in scans:
+        role = roles.get(scan.path)
+        if role is not None and role.role != "completed":
+            records[str(scan.path)] = ScanRecord(file=str(scan.path), kind=scan.kind, status=scan.status,
+                                                 n_points=scan.n_points, outcome=role.role, reason=role.reason)
+            continue
         records[str(scan.path)] = _analyse_one(scan, opts, bscans, rfscans)
-    zeeman = extrapolate_widths(bscans, opts.x_max_uW)
-    hyperfine = (extrapolate_hyperfine(rfscans, opts.reference_hz, opts.rf_light_x_max_uW, opts.rf_x_max_mW)
-                 if rfscans else None)
+    zeeman = extrapolate_widths(bscans, opts.x_max_uW, opts.include_mismatched)
+    hyperfine = (extrapolate_hyperfine(rfscans, opts.reference_hz, opts.rf_light_x_max_uW, opts.rf_x_max_mW,
+                                       opts.include_mismatched) if rfscans else None)
     _mark_used(records, zeeman, hyperfine, opts)
     budget = _budget(zeeman, hyperfine, opts)
     out.mkdir(parents=True, exist_ok=True)
@@ -207,6 +230,39 @@ def analyze(paths: Sequence[str | Path], out_dir: str | Path, **options: Any) ->
 
 # -- per scan ----------------------------------------------------------------------------------
 
+def _journal_roles(files: list[Path]) -> dict[Path, ScanRole]:
+    """For scans in a run folder with a batch queue: what the queue journal says each one is.
+
+    Only the scan that completed its job counts; a partial scan whose job ran again is
+    "superseded", one whose job never completed "aborted", and a scan file the journal does not
+    list at all (opened as the run was killed, before its journal line) is "superseded" too.
+    """
+    roles: dict[Path, ScanRole] = {}
+    by_folder: dict[Path, dict[str, ScanRole] | None] = {}
+    for path in files:
+        folder = path.parent
+        if folder not in by_folder:
+            by_folder[folder] = _folder_roles(folder)
+        folder_roles = by_folder[folder]
+        if folder_roles is None:
+            continue
+        roles[path] = folder_roles.get(path.name) or ScanRole(
+            "superseded", "", "superseded: not listed in the queue journal (opened as the run was "
+                              "interrupted, before its journal line); not counted")
+    return roles
+
+
+def _folder_roles(folder: Path) -> dict[str, ScanRole] | None:
+    """The journal's roles of the scans of `folder`, or None if it holds no batch queue."""
+    if not (folder / QUEUE_FILE).exists():
+        return None
+    try:
+        return scan_roles(folder)
+    except StorageError as exc:
+        raise AnalysisInputError(folder / QUEUE_FILE, f"the batch queue cannot be read ({exc}); "
+                                 "restore it, or copy the scans to analyse into another folder") from exc
+
+
 def _analyse_one(scan: ScanData, opts: AnalysisOptions, bscans: list[BScanResult],
                  rfscans: list[RfScanResult]) -> ScanRecord:
     base = dict(file=str(scan.path), kind=scan.kind, status=scan.status, n_points=scan.n_points)
@@ -216,36 +272,48 @@ def _analyse_one(scan: ScanData, opts: AnalysisOptions, bscans: list[BScanResult
         if scan.kind == "bscan":
             b = fit_bscan(scan, opts.nested_min_power_uW)
             bscans.append(b)
-            return ScanRecord(outcome="fitted", light_power_uW=b.light_power_uW,
-                              result=f"width {b.fit.width_uG:.4g} +- {b.fit.width_err_uG:.2g} uG", **base)
+            text = "" if not b.has_width else f"width {format_pm(b.fit.width_uG, b.width_err_uG, 'uG')}"
+            return ScanRecord(outcome=b.fit_status, light_power_uW=b.light_power_uW, reason=b.quality.reason,
+                              result="; ".join(filter(None, [text, b.quality.summary()])), **base)
         r = fit_rfscan(scan, opts.reference_hz, opts.wide_span_hz)
         rfscans.append(r)
-        if r.wide:
+        if r.multi is not None:
             text = f"{len(r.multi.lines)} Zeeman components"
+        elif r.fit is not None:
+            text = (f"FWHM {format_pm(r.fit.fwhm_hz, r.fit.fwhm_err_hz, 'Hz')}, centre - ref "
+                    f"{format_pm(r.fit.center_hz - opts.reference_hz, r.fit.center_err_hz, 'Hz')}")
         else:
-            text = (f"FWHM {r.fit.fwhm_hz:.4g} +- {r.fit.fwhm_err_hz:.2g} Hz, centre "
-                    f"{r.fit.center_hz - opts.reference_hz:+.3g} +- {r.fit.center_err_hz:.2g} Hz")
-        return ScanRecord(outcome="fitted", light_power_uW=r.light_power_uW, rf_power_dBm=r.rf_power_dBm,
-                          result=text, **base)
+            text = ""
+        quality = "" if r.quality is None else r.quality.summary()
+        return ScanRecord(outcome=r.fit_status, light_power_uW=r.light_power_uW, rf_power_dBm=r.rf_power_dBm,
+                          reason="" if r.quality is None else r.quality.reason,
+                          result="; ".join(filter(None, [text, quality])), **base)
     except (ScanProblem, FitError) as exc:
         return ScanRecord(outcome="failed", reason=str(exc), **base)
     except Exception as exc:  # noqa: BLE001 - one odd scan must not stop the report; it is listed
         return ScanRecord(outcome="failed", reason=f"internal error ({type(exc).__name__}: {exc})", **base)
 
 
+_PUT_BACK = "left out of the extrapolations (--include-mismatched puts it back)"
+
+
 def _mark_used(records: dict[str, ScanRecord], zeeman: dict[str, ZeemanResult],
                hyperfine: HyperfineResult | None, opts: AnalysisOptions) -> None:
-    """Turn "fitted" into "used" for scans in an extrapolation, and say why the others are not."""
+    """Turn "fitted" into "used" for scans in an extrapolation, and say why the others are not.
+    A scan with a model mismatch keeps that outcome (with its reason) unless it was put back."""
     for z in zeeman.values():
         for s, used in zip(z.scans, z.used):
             rec = records[s.file]
             if used:
-                reason = ""
+                reason = "" if s.fit_status == FITTED else f"{s.fit_status}, included as asked: {rec.reason}"
+                records[s.file] = dataclasses.replace(rec, outcome="used", reason=reason)
+            elif s.fit_status != FITTED:
+                records[s.file] = dataclasses.replace(rec, reason=f"{rec.reason}; {_PUT_BACK}")
             elif z.extrapolation is None:
-                reason = f"no Zeeman extrapolation for {z.line}: {z.note}"
+                records[s.file] = dataclasses.replace(rec, reason=f"no Zeeman extrapolation for {z.line}: {z.note}")
             else:
-                reason = f"above x_max = {opts.x_max_uW:g} uW (shown in Fig. 4)"
-            records[s.file] = dataclasses.replace(rec, outcome="used" if used else "fitted", reason=reason)
+                records[s.file] = dataclasses.replace(rec, reason=f"above x_max = {opts.x_max_uW:g} uW "
+                                                                  "(shown in Fig. 4)")
     if hyperfine is None:
         return
     used_files = set(hyperfine.files())
@@ -253,16 +321,25 @@ def _mark_used(records: dict[str, ScanRecord], zeeman: dict[str, ZeemanResult],
         for s in g.scans:
             rec = records[s.file]
             if s.file in used_files:
-                records[s.file] = dataclasses.replace(rec, outcome="used", reason="")
+                reason = "" if s.fit_status == FITTED else f"{s.fit_status}, included as asked: {rec.reason}"
+                records[s.file] = dataclasses.replace(rec, outcome="used", reason=reason)
             else:
                 why = g.note or "; ".join(hyperfine.notes) or "outside the power limits"
                 records[s.file] = dataclasses.replace(rec, reason=f"not in the 0-0 extrapolation: {why}")
     for s in hyperfine.wide_scans:
-        records[s.file] = dataclasses.replace(records[s.file], reason="wide scan: Zeeman components (Fig. 6), "
-                                                                      "not in the 0-0 extrapolation")
+        rec = records[s.file]
+        records[s.file] = dataclasses.replace(rec, reason="; ".join(filter(None, [
+            "wide scan: Zeeman components (Fig. 6 and their table), not in the 0-0 extrapolation", rec.reason])))
     for rec in list(records.values()):
-        if rec.kind == "rfscan" and rec.outcome == "fitted" and not rec.reason:
+        if rec.kind == "rfscan" and rec.outcome == FITTED and not rec.reason:
             records[rec.file] = dataclasses.replace(rec, reason="no rf power in the parameters")
+        elif rec.kind == "rfscan" and rec.outcome == MISMATCH and not _is_wide(rec, hyperfine):
+            records[rec.file] = dataclasses.replace(rec, reason=f"{rec.reason}; {_PUT_BACK}")
+
+
+def _is_wide(rec: ScanRecord, hyperfine: HyperfineResult) -> bool:
+    """Whether the record is one of the wide (Zeeman-spectrum) scans."""
+    return any(s.file == rec.file for s in hyperfine.wide_scans)
 
 
 def _budget(zeeman: dict[str, ZeemanResult], hyperfine: HyperfineResult | None,
@@ -299,7 +376,7 @@ def _write_figures(out: Path, zeeman: dict[str, ZeemanResult], bscans: list[BSca
     paths: dict[str, Path] = {}
     primary = _primary_zeeman(zeeman)
     if primary is not None and primary.scans:
-        rep = min(primary.scans, key=lambda s: abs(s.light_power_uW - 10.7))
+        rep = min(primary.scans, key=lambda s: (s.fit_status != FITTED, abs(s.light_power_uW - 10.7)))
         paths["fig3"] = figures.rotation_vs_field(rep, fig_dir / "fig03_rotation_vs_field.png")
     if bscans:
         ordered = sorted(bscans, key=lambda s: (s.line, s.light_power_uW))
@@ -310,7 +387,7 @@ def _write_figures(out: Path, zeeman: dict[str, ZeemanResult], bscans: list[BSca
     if nested:
         paths["fig5"] = figures.nested_curve(max(nested, key=lambda s: s.light_power_uW),
                                              fig_dir / "fig05_nested_curve.png")
-    wide = [r for r in rfscans if r.wide]
+    wide = [r for r in rfscans if r.wide and r.multi is not None]
     if wide:
         paths["fig6"] = figures.zeeman_spectrum(wide[0], opts.reference_hz, fig_dir / "fig06_zeeman_spectrum.png")
     narrow = [r for r in rfscans if not r.wide and r.fit is not None]
@@ -449,8 +526,11 @@ def render_report(doc: dict[str, Any]) -> str:
                             "Breit-Rabi at the scans' Bz"))
         for note in hf["notes"]:
             out.append(f"| (0-0: {note}) | | | | |")
-    text = ("Errors of the extrapolations are inflated so that the reduced chi-square is 1 when it "
-            "exceeds 1, as in the paper.")
+    text = ("Errors: each scan's fit error is multiplied by sqrt(max(1, chi2_red)) of its own fit, and "
+            "the errors of each straight line by sqrt(max(1, chi2_red)) of the line, as in the paper "
+            "(docs/decisions/0110). Scans flagged \"model mismatch\" or \"no signal\" are not in the lines"
+            + (" (here the mismatched ones were put back, as asked)." if doc["options"].get("include_mismatched")
+               else "."))
     if hf is not None:
         text += (" The paper procedure extrapolates linearly in light power and then in rf power; the "
                  "model-based alternative (FWHM^2 linear in rf power, then FWHM linear in light power) is "
@@ -469,9 +549,9 @@ def _zeeman_section(doc: dict[str, Any], names: dict[str, str], figs: dict[str, 
     if not doc["bscans"]:
         return []
     out = ["## Zeeman relaxation (B scans)", ""]
-    for key, caption in (("fig3", "Fig. 3: rotation versus field with the dispersive fit"),):
-        if key in figs:
-            out += [f"![{caption}]({figs[key]})", "", f"*{caption}.*", ""]
+    if "fig3" in figs:
+        caption = "Fig. 3: optical rotation versus field with the dispersive fit"
+        out += [f"![{caption}]({figs['fig3']})", "", f"*{caption}.*", ""]
     for line in doc["zeeman"]:
         key = f"fig4_{line}"
         if key in figs:
@@ -480,23 +560,42 @@ def _zeeman_section(doc: dict[str, Any], names: dict[str, str], figs: dict[str, 
     if "fig5" in figs:
         caption = "Fig. 5: the nested curve at the highest power, two-component fit"
         out += [f"![{caption}]({figs['fig5']})", "", f"*{caption}.*", ""]
-    out += ["| scan | line | light (uW) | width (uG) | down (uG) | up (uG) | centre (uG) | points | notes |",
-            "|---|---|---|---|---|---|---|---|---|"]
+    units = next((b["rotation_amplitude"]["units"] for b in doc["bscans"] if b["rotation_amplitude"]), "urad")
+    out += [QUALITY_NOTE, "",
+            f"| scan | line | light (uW) | fit status | chi2_red | scatter / errors | width (uG) | down (uG) | "
+            f"up (uG) | centre (uG) | rotation ({units}) | model | points | notes |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for b in doc["bscans"]:
-        sweeps = b["sweeps"]
+        q, sweeps = b["quality"], b["sweeps"]
         nested = ""
         if b["nested"] is not None:
-            nested = "nested: " + ", ".join(f"{c['width_uG']:.3g} uG" for c in b["nested"]["components"])
+            widths = ", ".join(f"{c['width_uG']:.3g} uG" for c in b["nested"]["components"])
+            nested = (f"two-component fit {'kept' if b['nested']['kept'] else 'not kept'} "
+                      f"(F-test p {format_p(b['nested']['p_value'])}): {widths}")
         excluded = sum(b["excluded_points"].values())
-        notes = "; ".join(filter(None, [nested, f"{excluded} points excluded "
+        notes = "; ".join(filter(None, [q["reason"], nested, f"{excluded} points excluded "
                                         f"({', '.join(f'{k}: {v}' for k, v in b['excluded_points'].items())})"
                                         if excluded else "", *b["notes"]]))
-        out.append(f"| {names[b['file']]} | {b['line']} | {b['light_power_uW']:.3g} | "
-                   f"{_pm(b['width_uG'])} | {_pm_fit(sweeps.get('down'))} | {_pm_fit(sweeps.get('up'))} | "
-                   f"{_pm(b['center_uG'])} | {b['n_points_fitted']} | {notes} |")
+        status = q["status"] if q["status"] == FITTED else f"**{q['status']}**"
+        out.append(f"| {names[b['file']]} | {b['line']} | {b['light_power_uW']:.3g} | {status} | "
+                   f"{_num2(q['chi2_red'])} | {_num2(q['scatter_ratio'])} | {_pm(b['width_uG'])} | "
+                   f"{_pm_fit(sweeps.get('down'))} | {_pm_fit(sweeps.get('up'))} | {_pm(b['center_uG'])} | "
+                   f"{_pm(b['rotation_amplitude'])} | {b['model']} | {b['n_points_fitted']} | {_cell(notes)} |")
     if "fig3_all" in figs:
-        out += ["", f"![every B scan with its fit]({figs['fig3_all']})", "", "*Every B scan with its fit.*"]
+        out += ["", f"![every B scan with its fit]({figs['fig3_all']})", "",
+                "*Every B scan with its fit (the title gives its fit status).*"]
     return out + [""]
+
+
+QUALITY_NOTE = (
+    "Fit quality: chi2_red is computed with the recorded point errors (B scans: the lock-in readings' "
+    "standard errors; rf scans: the scatter of the repeats), the scatter ratio is the rms residual over "
+    "the rms recorded error. Errors of single fits are multiplied by sqrt(max(1, chi2_red)). "
+    "\"no signal\": the resonance is not significant against a straight line (F-test, p >= 1e-6); "
+    "\"model mismatch\": the residuals that repeat at the same setting (both sweeps, all repeats) are "
+    "significant against the scatter of the repeats (lack-of-fit F-test, p < 1e-6) and their rms exceeds "
+    "5 % of the rms of the fitted resonance. Above 20 uW the two-component (nested) curve is also fitted "
+    "and kept when an F-test prefers it at p < 1e-6 (docs/decisions/0110).")
 
 
 def _hyperfine_section(doc: dict[str, Any], names: dict[str, str], figs: dict[str, str]) -> list[str]:
@@ -511,26 +610,47 @@ def _hyperfine_section(doc: dict[str, Any], names: dict[str, str], figs: dict[st
             out += [f"![{caption}]({figs[key]})", "", f"*{caption}.*", ""]
     hf = doc["hyperfine"]
     if hf is not None and hf["by_rf_power"]:
-        out += ["| rf power (dBm) | rf power (mW) | zero-light FWHM (Hz) | zero-light centre - ref (Hz) | "
+        out += ["| rf power (dBm) | rf power (uW) | zero-light FWHM (Hz) | zero-light centre - ref (Hz) | "
                 "scans | note |", "|---|---|---|---|---|---|"]
         for g in hf["by_rf_power"]:
-            out.append(f"| {g['rf_power_dBm']:.4g} | {g['rf_power_mW']:.3g} | {_pm(g['zero_light_fwhm_hz'])} | "
+            out.append(f"| {g['rf_power_dBm']:.4g} | {1e3 * g['rf_power_mW']:.3g} | {_pm(g['zero_light_fwhm_hz'])} | "
                        f"{_pm(g['zero_light_center_minus_reference_hz'])} | {len(g['light_power_uW'])} | "
                        f"{g['note']} |")
         out.append("")
-    out += ["| scan | light (uW) | rf (dBm) | FWHM (Hz) | centre - ref (Hz) | frequencies x repeats | notes |",
-            "|---|---|---|---|---|---|---|"]
-    for r in doc["rfscans"]:
-        if r["wide"]:
-            fwhm = "wide: " + ", ".join(f"{ln['center_minus_reference_hz']['value']:+.0f}" for ln in r["lines"])
-            centre = ""
-        else:
-            fwhm, centre = _pm(r["fwhm_hz"]), _pm(r["center_minus_reference_hz"])
-        rf = "?" if r["rf_power_dBm"] is None else f"{r['rf_power_dBm']:.4g}"
-        out.append(f"| {names[r['file']]} | {r['light_power_uW']:.3g} | {rf} | {fwhm} | {centre} | "
-                   f"{r['n_frequencies']} x {r['repeats_max']} | {'; '.join(r['notes'])} |")
+    narrow = [r for r in doc["rfscans"] if not r["wide"]]
+    if narrow:
+        out += ["| scan | light (uW) | rf (dBm) | fit status | chi2_red | scatter / errors | FWHM (Hz) | "
+                "centre - ref (Hz) | frequencies x repeats | notes |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in narrow:
+            q = r["quality"] or {}
+            status = r["fit_status"] if r["fit_status"] == FITTED else f"**{r['fit_status']}**"
+            rf = "?" if r["rf_power_dBm"] is None else f"{r['rf_power_dBm']:.4g}"
+            notes = "; ".join(filter(None, [q.get("reason", ""), *r["notes"]]))
+            out.append(f"| {names[r['file']]} | {r['light_power_uW']:.3g} | {rf} | {status} | "
+                       f"{_num2(q.get('chi2_red'))} | {_num2(q.get('scatter_ratio'))} | {_pm(r.get('fwhm_hz'))} | "
+                       f"{_pm(r.get('center_minus_reference_hz'))} | {r['n_frequencies']} x {r['repeats_max']} | "
+                       f"{_cell(notes)} |")
+        out.append("")
+    wide = [r for r in doc["rfscans"] if r["wide"]]
+    if wide:
+        out += ["### Zeeman components of the wide scans", "",
+                "| scan | light (uW) | rf (dBm) | Bz (uG) | fit status | chi2_red | scatter / errors | component | "
+                "centre - ref (Hz) | FWHM (Hz) |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in wide:
+            q = r["quality"] or {}
+            rf = "?" if r["rf_power_dBm"] is None else f"{r['rf_power_dBm']:.4g}"
+            head = (f"| {names[r['file']]} | {r['light_power_uW']:.3g} | {rf} | {_num(r['bz_uG'])} | "
+                    f"{r['fit_status']} | {_num2(q.get('chi2_red'))} | {_num2(q.get('scatter_ratio'))} |")
+            lines = r.get("lines") or []
+            if not lines:
+                out.append(f"{head} - | - | - |")
+            for k, ln in enumerate(lines):
+                label = "0-0" if ln["zero_zero"] else str(k + 1)
+                prefix = head if k == 0 else "| | | | | | | |"
+                out.append(f"{prefix} {label} | {_pm(ln['center_minus_reference_hz'])} | {_pm(ln['fwhm_hz'])} |")
+        out.append("")
     if "fig7_all" in figs:
-        out += ["", f"![every 0-0 spectrum with its fit]({figs['fig7_all']})", "",
+        out += [f"![every 0-0 spectrum with its fit]({figs['fig7_all']})", "",
                 "*Every 0-0 spectrum with its fit.*"]
     return out + [""]
 
@@ -569,26 +689,28 @@ def _short_names(files: list[str]) -> dict[str, str]:
 
 
 def _row(name: str, value: dict[str, Any] | None, source: str) -> str:
-    if value is None:
+    """A results-table row: the value and its error to matching digits (`format_pm`)."""
+    if value is None or value.get("value") is None:
         return f"| {name} | not determined | | | |"
-    err = value.get("error")
-    return (f"| {name} | {_num(value['value'])} | {'' if err is None else _num(err)} | {value['units']} | "
-            f"{source} |")
+    text = format_pm(value["value"], value.get("error")).split(" +- ")
+    return f"| {name} | {text[0]} | {text[1] if len(text) > 1 else ''} | {value['units']} | {source} |"
 
 
 def _num(x: float | None) -> str:
     return "" if x is None else f"{x:.4g}"
 
 
+def _num2(x: float | None) -> str:
+    """A figure of merit to two significant digits ("-" when not available)."""
+    return "-" if x is None else (f"{x:.2g}" if abs(x) < 100 else f"{x:.0f}")
+
+
 def _pm(value: dict[str, Any] | None) -> str:
-    if value is None or value.get("value") is None:
-        return "-"
-    err = value.get("error")
-    return f"{value['value']:.4g}" + ("" if err is None else f" +- {err:.2g}")
+    return "-" if value is None else format_pm(value.get("value"), value.get("error"))
 
 
 def _pm_fit(fit: dict[str, Any] | None) -> str:
-    return "-" if fit is None else f"{fit['width_uG']:.4g} +- {fit['width_err_uG']:.2g}"
+    return "-" if fit is None else format_pm(fit["width_uG"], fit["width_err_uG"])
 
 
 def _cell(text: str) -> str:

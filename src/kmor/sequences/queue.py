@@ -19,20 +19,16 @@ the same set as those of an uninterrupted one.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import time
 from pathlib import Path
 from typing import Any
 
-from kmor.storage import load_json, read_scan, save_json_atomic
+from kmor.storage import read_scan, save_json_atomic
 from kmor.storage.errors import StorageError
+from kmor.storage.queue_journal import (FORMAT, JOURNAL_FILE, QUEUE_FILE, VERSION, apply_record,
+                                        initial_state, load_static, read_journal)
 
-log = logging.getLogger("kmor.sequences.queue")
-QUEUE_FILE = "queue.json"
-JOURNAL_FILE = "queue.journal"
-FORMAT = "kmor-queue"
-VERSION = 1
 PENDING, RUNNING, DONE, FAILED, ABORTED, PAUSED = "pending", "running", "done", "failed", "aborted", "paused"
 
 
@@ -61,7 +57,7 @@ class QueueState:
                   "batch_text": batch_text, "config_source": config_source,
                   "config_text": config_text, "created_unix_s": time.time(), "jobs": jobs}
         save_json_atomic(Path(run_dir) / QUEUE_FILE, static)
-        return cls(run_dir, _initial(static))
+        return cls(run_dir, initial_state(static))
 
     @staticmethod
     def require(run_dir: str | Path) -> None:
@@ -72,14 +68,9 @@ class QueueState:
     @classmethod
     def load(cls, run_dir: str | Path) -> QueueState:
         run_dir = Path(run_dir)
-        static = load_json(run_dir / QUEUE_FILE)
-        if not isinstance(static, dict) or static.get("format") != FORMAT:
-            raise StorageError(run_dir / QUEUE_FILE, "not a kmor batch queue")
-        if static.get("version", 0) > VERSION:
-            raise StorageError(run_dir / QUEUE_FILE, f"queue format {static.get('version')} is newer than this kmor")
         try:
-            state = cls(run_dir, _initial(static))
-            records, state._torn_tail = _read_journal(run_dir / JOURNAL_FILE)
+            state = cls(run_dir, initial_state(load_static(run_dir)))
+            records, state._torn_tail = read_journal(run_dir / JOURNAL_FILE)
             for record in records:
                 state._apply(record)
         except (KeyError, TypeError, AttributeError) as e:
@@ -102,34 +93,8 @@ class QueueState:
             raise StorageError(self.journal_path, f"could not record the queue state: {e}") from e
         self._apply(record)
 
-    def _apply(self, r: dict[str, Any]) -> None:
-        kind = r.get("event")
-        job = self._by_id.get(r.get("job", ""))
-        if kind == "session":
-            self.data["sessions"].append({"started_unix_s": r["t"], "resumed": r["resumed"]})
-            self.data["status"] = RUNNING
-        elif kind == "job_started" and job is not None:
-            job["status"], job["message"] = RUNNING, ""
-            job["attempts"] += 1
-        elif kind == "scan_opened" and job is not None:
-            job["scans"].append(r["scan"])
-        elif kind == "job_done" and job is not None:
-            job["status"], job["result"] = DONE, r.get("result")
-            if "context" in r:
-                self.data["context"] = r["context"]
-        elif kind == "job_stopped" and job is not None:
-            job["status"], job["message"] = r["status"], r.get("message", "")
-            if "context" in r:
-                self.data["context"] = r["context"]
-        elif kind == "job_reset" and job is not None:
-            job["status"] = PENDING
-            for name in r.get("superseded", []):
-                if name not in self.data["superseded_scans"]:
-                    self.data["superseded_scans"].append(name)
-        elif kind == "finished":
-            self.data["status"], self.data["message"] = r["status"], r.get("message", "")
-            if self.data["sessions"]:
-                self.data["sessions"][-1].update(ended_unix_s=r["t"], status=r["status"])
+    def _apply(self, record: dict[str, Any]) -> None:
+        apply_record(self.data, self._by_id, record)
 
     # ------------------------------------------------------------------ jobs
     @property
@@ -190,37 +155,6 @@ class QueueState:
     def complete_scans(self) -> list[str]:
         """Scan files of done jobs, in job order."""
         return [j["scans"][-1] for j in self.jobs if j["status"] == DONE and j["scans"]]
-
-
-def _initial(static: dict[str, Any]) -> dict[str, Any]:
-    data = dict(static)
-    data["jobs"] = [dict(job, status=PENDING, attempts=0, scans=[], result=None, message="")
-                    for job in static["jobs"]]
-    data.update(status=PENDING, message="", sessions=[], context={}, superseded_scans=[])
-    return data
-
-
-def _read_journal(path: Path) -> tuple[list[dict[str, Any]], bool]:
-    """The journal's records, and whether it ends inside a line."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return [], False
-    except OSError as e:
-        raise StorageError(path, f"could not read the queue journal: {e}") from e
-    records = []
-    for n, line in enumerate(raw.splitlines()):
-        try:
-            record = json.loads(line.decode("utf-8"))
-        except ValueError:   # not JSON, or not UTF-8
-            # only a run killed while appending leaves a partial line (later lines start afresh)
-            log.warning("%s: ignoring line %d, torn by an interruption: %.60r", path, n + 1, line)
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-        else:
-            log.warning("%s: ignoring line %d, not a journal record: %.60r", path, n + 1, line)
-    return records, bool(raw) and not raw.endswith(b"\n")
 
 
 def _read(path: Path) -> Any:

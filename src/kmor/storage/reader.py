@@ -83,6 +83,9 @@ class Scan:
     attrs: dict[str, Any] = field(default_factory=dict)
     format_version: int = L.FORMAT_VERSION
     warnings: list[str] = field(default_factory=list)
+    unreadable: dict[str, str] = field(default_factory=dict)
+    """Columns listed in the file that could not be read (a damaged file), with the reason; they
+    are left out of `columns`, so a tool that needs one can name it."""
 
     @property
     def units(self) -> dict[str, str]:
@@ -130,27 +133,33 @@ def _read(path: Path, f: h5py.File, live: bool) -> Scan:
         status = L.INTERRUPTED
     end_unix = float(a[L.A_END_UNIX])
     warnings: list[str] = []
+    unreadable: dict[str, str] = {}
     return Scan(
         path=path, kind=from_attr(a[L.A_KIND]), status=status, message=from_attr(a[L.A_MESSAGE]),
-        n_points=n, columns=_columns(path, f, n), parameters=_json(f, L.D_PARAMETERS_JSON),
+        n_points=n, columns=_columns(f, n, unreadable), parameters=_json(f, L.D_PARAMETERS_JSON),
         snapshot=_json(f, L.D_SNAPSHOT_JSON), config_text=f[L.D_CONFIG_TEXT].asstr()[()],
         kmor_version=from_attr(a[L.A_KMOR_VERSION]), start_time_iso=from_attr(a[L.A_START_ISO]),
         start_time_unix_s=float(a[L.A_START_UNIX]), end_time_iso=from_attr(a[L.A_END_ISO]) or None,
         end_time_unix_s=None if math.isnan(end_unix) else end_unix,
         suspensions=_suspensions(f, int(a[L.A_N_SUSPENSIONS]), warnings), arrays=_arrays(f, warnings),
         attrs={k: from_attr(v) for k, v in a.items() if k not in L.RESERVED_ATTRS},
-        format_version=version, warnings=warnings,
+        format_version=version, warnings=warnings, unreadable=unreadable,
     )
 
 
-def _columns(path: Path, f: h5py.File, n: int) -> dict[str, Column]:
+def _columns(f: h5py.File, n: int, unreadable: dict[str, str]) -> dict[str, Column]:
+    """The first n rows of every column; a damaged column (fewer rows than n, unreadable) is
+    left out and named in `unreadable` with the reason."""
     columns = {}
     for name, units, dtype in json.loads(from_attr(f.attrs[L.A_COLUMNS])):
-        ds = f[L.G_COLUMNS][name]
-        if ds.shape[0] < n:
-            raise StorageError(path, f"column {name!r} has {ds.shape[0]} rows, fewer than "
-                                     f"n_points={n}: the file is damaged")
-        data = np.array(ds.asstr()[:n], dtype=str) if dtype.startswith("str") else ds[:n]
+        try:
+            ds = f[L.G_COLUMNS][name]
+            if ds.shape[0] < n:
+                raise ValueError(f"{ds.shape[0]} rows, fewer than n_points = {n}: the file is damaged")
+            data = np.array(ds.asstr()[:n], dtype=str) if dtype.startswith("str") else ds[:n]
+        except (KeyError, OSError, RuntimeError, ValueError) as e:
+            unreadable[name] = hdf5_reason(e)
+            continue
         columns[name] = Column(data, units)
     return columns
 
