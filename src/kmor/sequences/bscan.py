@@ -21,6 +21,7 @@ from kmor.config.schema import param
 from kmor.sequences.common import (FILTER_SLOPES, LOCK_COLUMNS, autorange, configure_lockin,
                                    lock_columns, read_averaged, result_array, set_light,
                                    settle_time_s_for)
+from kmor.sequences.errors import LockinOverload
 
 DIRECTIONS = ("down", "up")
 
@@ -192,7 +193,7 @@ def _timed_sweep(engine: Any, p: BScanParams, first_index: int, sweep: str, fiel
         from kmor.sequences.common import next_sensitivity_up
         coarser = next_sensitivity_up(state["sensitivity"])
         if coarser is None:
-            raise OverflowError("polarimeter lock-in overloaded at 1 V during a hardware-timed sweep")
+            raise LockinOverload("polarimeter lock-in overloaded at 1 V during a hardware-timed sweep")
         state["sensitivity"] = coarser
         li.sensitivity_V = coarser
         st.coils.set_field_uG("bz", fields[0])

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 from scipy.special import gammaincinv
 
+from kmor.sequences.errors import LockinOverload
+
 SENSITIVITIES_V = tuple(float(f"{m}e{e}") for e in range(-9, 1) for m in (1, 2, 5))[1:-2]
 """SR830 full-scale sensitivities, 2 nV .. 1 V in 1-2-5 steps."""
 FILTER_SLOPES = (6, 12, 18, 24)
@@ -78,12 +80,12 @@ def read_averaged(engine: Any, lockin: Any, settle_s: float, averages: int, spac
                   sensitivity_V: float) -> tuple[dict[str, float], float]:
     """Read X and Y `averages` times `spacing_s` apart, ranging up (and re-settling) on overload.
 
-    Returns ({"x_V", "y_V", "x_err_V", "y_err_V", "time_s"}, sensitivity used). On OverflowError
+    Returns ({"x_V", "y_V", "x_err_V", "y_err_V", "time_s"}, sensitivity used). On LockinOverload
     (overloaded at 1 V) the lock-in is put back at `sensitivity_V`, so a re-taken point starts from
     the setting the caller knows."""
     try:
         return _read_ranging_up(engine, lockin, settle_s, averages, spacing_s, sensitivity_V)
-    except OverflowError:
+    except LockinOverload:
         lockin.sensitivity_V = sensitivity_V
         raise
 
@@ -107,12 +109,12 @@ def _read_ranging_up(engine: Any, lockin: Any, settle_s: float, averages: int, s
                     "y_err_V": _sem(ys), "time_s": 0.5 * (t0 + t1)}, sensitivity_V
         coarser = next_sensitivity_up(sensitivity_V)
         if coarser is None:
-            raise OverflowError(f"lock-in overloaded at its coarsest sensitivity (1 V): |X|,|Y| up "
+            raise LockinOverload(f"lock-in overloaded at its coarsest sensitivity (1 V): |X|,|Y| up "
                                 f"to {largest:.3g} V")
         sensitivity_V = coarser
         lockin.sensitivity_V = sensitivity_V
         engine.wait(settle_s)
-    raise OverflowError("lock-in kept overloading while ranging up")
+    raise LockinOverload("lock-in kept overloading while ranging up")
 
 
 def _sem(values: np.ndarray) -> float:

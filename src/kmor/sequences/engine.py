@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import signal
 import threading
 import time
@@ -31,7 +30,7 @@ from typing import Any, Protocol
 from kmor.drivers.errors import InstrumentError
 from kmor.sequences import events as ev
 from kmor.sequences.control import FINISHED, PAUSED, RUNNING, RunControl
-from kmor.sequences.errors import Aborted, SequenceError, SuspendRequested
+from kmor.sequences.errors import Aborted, LockinOverload, SequenceError, SuspendRequested
 from kmor.sequences.events import Event, EventBus
 from kmor.sequences.protocols import Station
 from kmor.sequences.recorder import MemoryRecorder, Recorder, ScanRecord
@@ -134,10 +133,18 @@ class Engine:
         """"idle", "running", "paused" or "finished"."""
         return self.control.state
 
+    @property
+    def current_scan(self) -> ScanHandle | None:
+        """The scan open now, if any."""
+        return self._scan
+
     # ------------------------------------------------------------------ running
-    def run(self, plan: Callable[[Engine], Any], *, message: str = "") -> RunOutcome:
+    def run(self, plan: Callable[[Engine], Any], *, message: str = "",
+            keep_state: bool = False) -> RunOutcome:
         """Run `plan(self)` in this thread. Returns RunOutcome("complete"|"aborted"); other
-        exceptions propagate after the ERROR event. Every exit makes the station safe."""
+        exceptions propagate after the ERROR event. Every exit makes the station safe, except a
+        complete or aborted run with `keep_state` (a lab session between runs): then the rf goes
+        off and Bz to zero, and the lock servo, Bx, By and the light stay as the plan left them."""
         self._thread = threading.current_thread()
         self.control._reset()
         self.control._set_state(RUNNING)
@@ -161,8 +168,11 @@ class Engine:
             self._publish_quietly(ev.ERROR, message=text)
             raise
         finally:
-            self.servo = None
-            self._make_safe()
+            if keep_state and status in ("complete", "aborted"):
+                self._between_runs()
+            else:
+                self.servo = None
+                self._make_safe()
             self.control._set_state(FINISHED)
             self._publish_quietly(ev.FINISHED, status=status, message=text)
 
@@ -189,6 +199,16 @@ class Engine:
             log.exception("station.make_safe() failed")
         finally:
             self._making_safe = False
+
+    def _between_runs(self) -> None:
+        """End of a run in a lab session: rf off and Bz back to zero; lock, Bx, By, light kept."""
+        try:
+            self.station.rf.rf_on = False
+            self.station.coils.set_field_uG("bz", 0.0)
+        except Exception:  # noqa: BLE001 - a failure here must not hide the outcome: make it safe
+            log.exception("rf off / Bz to zero after the run failed; making the apparatus safe")
+            self.servo = None
+            self._make_safe()
 
     @contextlib.contextmanager
     def signals_stop_at_point_boundary(self) -> Iterator[None]:
@@ -437,7 +457,7 @@ class ScanHandle:
                 engine.suspend(exc.suspender, exc.reason)  # type: ignore[arg-type]
                 last_reason = exc.reason
                 continue
-            except (InstrumentError, OverflowError) as exc:
+            except (InstrumentError, LockinOverload) as exc:
                 engine._in_point = False
                 handler = engine._handler_for(exc)
                 if handler is None:
@@ -463,11 +483,3 @@ class ScanHandle:
         """Store a whole array in the scan (e.g. the average over rf repeats)."""
         self.record.write_array(name, data, units, attrs)
 
-
-def finite_or_nan(value: Any) -> float:
-    """`value` as a float, NaN if it is not a finite number (for optional columns)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return number if math.isfinite(number) else math.nan

@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,21 @@ QUEUE_FILE = "queue.json"
 JOURNAL_FILE = "queue.journal"
 FORMAT = "kmor-queue"
 VERSION = 1
-PENDING, RUNNING, DONE, FAILED, ABORTED, PAUSED = "pending", "running", "done", "failed", "aborted", "paused"
+
+
+class JobStatus(StrEnum):
+    """A queue job's status (the strings stored in queue.journal)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    ABORTED = "aborted"
+    PAUSED = "paused"
+
+
+PENDING, RUNNING, DONE, FAILED, ABORTED, PAUSED = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.DONE,
+                                                   JobStatus.FAILED, JobStatus.ABORTED, JobStatus.PAUSED)
 
 
 class QueueState:
@@ -218,8 +233,9 @@ def _read(path: Path) -> Any:
 
 
 def _recover_context(context: dict[str, Any], kind: str, result: Any) -> None:
-    """Context entries that a recovered job would have set."""
-    if kind == "lock_point_search":
-        context["lock_point"] = result
-    elif kind == "zeroing":
-        context["zeroing"] = result
+    """The context entry that a recovered job would have set (its kind's `context_key`)."""
+    from kmor.sequences import steps
+
+    key = steps.get(kind).context_key
+    if key is not None:
+        context[key] = result

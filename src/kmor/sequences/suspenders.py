@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from kmor.drivers.errors import (InstrumentConnectionError, InstrumentReplyError, InstrumentTimeout,
                                  ReferenceClockMissing)
-from kmor.sequences.errors import SequenceError
+from kmor.sequences.errors import LockinOverload, SequenceError
 
 if TYPE_CHECKING:
     from kmor.sequences.engine import Engine, Suspender
@@ -122,7 +122,7 @@ class OverloadRetry:
         return None
 
     def handles(self, exc: BaseException) -> str | None:
-        if isinstance(exc, OverflowError):
+        if isinstance(exc, LockinOverload):
             return f"lock-in overload: {exc}"
         return None
 
