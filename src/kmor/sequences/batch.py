@@ -9,9 +9,10 @@ hardware is touched, and expanded into jobs (one scan each for measurement steps
     light_powers_uW = [2.0, 4.0, 6.0]
     field_range_uG = 100.0
 
-Step kinds: laser, lock, lock_point_search, zeroing, bscan, bscan_series (one B scan per light
-power), rfscan, rf_grid (one rf scan per light power x rf power). Every error names the file and
-the dotted key (e.g. `steps[3].field_range_uG`).
+Step kinds (laser, lock, lock_point_search, zeroing, bscan, bscan_series, rfscan, rf_grid, hold,
+...) are the entries of the registry in kmor.sequences.steps, one file per kind: this module
+looks up a kind's parameter class, limit check, expansion and estimate there. Every error names
+the file and the dotted key (e.g. `steps[3].field_range_uG`).
 """
 
 from __future__ import annotations

@@ -305,7 +305,7 @@ class Engine:
         self.publish(ev.PAUSED, message="paused")
         while self.control.pause_requested and self.control.abort_reason is None:
             self.idle()
-            reason = self._tripped()
+            reason = self.tripped()
             if reason is not None:  # e.g. the lock was lost while paused: recover now
                 suspender, text = reason
                 suspender.recover(self, text)
@@ -316,7 +316,50 @@ class Engine:
         self.publish(ev.UNPAUSED, message="resumed after pause", info={"paused_s": end_s - start_s})
         self.check_abort()
 
-    def _tripped(self) -> tuple[Suspender, str] | None:
+    def measure(self, measure: Callable[[], Any], *, what: str = "point") -> Any:
+        """`measure()` at a point boundary, re-taken (at most 10 times) after a suspension: if a
+        suspender tripped before or during it, or it raised an error a suspender handles, the
+        result is discarded, the engine suspends and recovers, and `measure` runs again."""
+        last_reason = ""
+        for _ in range(MAX_RETAKES_PER_POINT + 1):
+            self.checkpoint()
+            tripped = self.tripped()
+            if tripped is not None:
+                self.suspend(*tripped)
+                last_reason = tripped[1]
+                continue
+            try:
+                self._in_point = True
+                result = measure()
+                self._raise_if_tripped()
+            except SuspendRequested as exc:
+                self._in_point = False
+                self.suspend(exc.suspender, exc.reason)  # type: ignore[arg-type]
+                last_reason = exc.reason
+                continue
+            except (InstrumentError, LockinOverload) as exc:
+                self._in_point = False
+                handler = self._handler_for(exc)
+                if handler is None:
+                    raise
+                self.suspend(*handler)
+                last_reason = handler[1]
+                continue
+            finally:
+                self._in_point = False
+            return result
+        raise SequenceError(f"{what} could not be measured after {MAX_RETAKES_PER_POINT} re-takes; "
+                            f"last reason: {last_reason}")
+
+    def recover_if_tripped(self) -> None:
+        """Outside a scan (e.g. a wait with the lock held): if a suspender's condition holds
+        (the lock was lost), suspend and recover now."""
+        tripped = self.tripped()
+        if tripped is not None:
+            self.suspend(*tripped)
+
+    def tripped(self) -> tuple[Suspender, str] | None:
+        """The first suspender whose condition holds now, with its reason, or None."""
         for suspender in self.suspenders:
             reason = suspender.check(self)
             if reason is not None:
@@ -324,7 +367,7 @@ class Engine:
         return None
 
     def _raise_if_tripped(self) -> None:
-        tripped = self._tripped()
+        tripped = self.tripped()
         if tripped is not None:
             raise SuspendRequested(*tripped)
 
@@ -439,37 +482,7 @@ class ScanHandle:
         return rows
 
     def _measure(self, measure: Callable[[], Any]) -> Any:
-        engine = self.engine
-        last_reason = ""
-        for _ in range(MAX_RETAKES_PER_POINT + 1):
-            engine.checkpoint()
-            tripped = engine._tripped()
-            if tripped is not None:
-                engine.suspend(*tripped)
-                last_reason = tripped[1]
-                continue
-            try:
-                engine._in_point = True
-                result = measure()
-                engine._raise_if_tripped()
-            except SuspendRequested as exc:
-                engine._in_point = False
-                engine.suspend(exc.suspender, exc.reason)  # type: ignore[arg-type]
-                last_reason = exc.reason
-                continue
-            except (InstrumentError, LockinOverload) as exc:
-                engine._in_point = False
-                handler = engine._handler_for(exc)
-                if handler is None:
-                    raise
-                engine.suspend(*handler)
-                last_reason = handler[1]
-                continue
-            finally:
-                engine._in_point = False
-            return result
-        raise SequenceError(f"{self.label}: point {self.n_points + 1} could not be measured after "
-                            f"{MAX_RETAKES_PER_POINT} re-takes; last reason: {last_reason}")
+        return self.engine.measure(measure, what=f"{self.label}: point {self.n_points + 1}")
 
     def _acknowledge(self, row: Mapping[str, Any]) -> None:
         self.record.append(row)
