@@ -28,6 +28,7 @@ import numpy as np
 from kmor.config.schema import param
 from kmor.sequences import events as ev
 from kmor.sequences.errors import LockFailed
+from kmor.sequences.laser import LaserSetupParams, setup_laser
 
 log = logging.getLogger("kmor.sequences.lock")
 
@@ -341,3 +342,17 @@ def _search_crossing(engine: Any, record: dict[str, Any], span_pct: float, step_
     if not candidates:
         return None
     return min(candidates, key=lambda x: abs(x - center))
+
+
+def hold_lock(engine: Any, lock: LockParams, laser: LaserSetupParams | None = None) -> dict[str, Any]:
+    """Plan: (set the laser up,) lock, then sit in the engine's pause state, where the servo keeps
+    running and a lost lock is re-acquired, until the run is aborted."""
+    prepare = getattr(engine.station, "prepare", None)
+    if callable(prepare):
+        prepare()
+    if laser is not None:
+        setup_laser(engine, laser)
+    record = acquire_lock(engine, lock)
+    engine.pause()
+    engine.checkpoint()
+    return record
