@@ -7,24 +7,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.special import gammaincinv
 
+from kmor.drivers.sr830 import SENSITIVITIES_V, SLOPES_DB_PER_OCT, settle_time_s_for
 from kmor.sequences.errors import LockinOverload
 
-SENSITIVITIES_V = tuple(float(f"{m}e{e}") for e in range(-9, 1) for m in (1, 2, 5))[1:-2]
-"""SR830 full-scale sensitivities, 2 nV .. 1 V in 1-2-5 steps."""
-FILTER_SLOPES = (6, 12, 18, 24)
+# The SR830's code tables and its settling-time formula live once, in kmor.drivers.sr830 (data
+# and a pure function, not the driver class): re-exported here for the sequences.
+FILTER_SLOPES = tuple(SLOPES_DB_PER_OCT)
+"""SR830 output filter slopes (dB/oct)."""
 OVERLOAD_FRACTION = 0.98
 AUTORANGE_HEADROOM = 2.5
 MAX_RANGE_CHANGES = 6
-
-assert SENSITIVITIES_V[0] == 2e-9 and SENSITIVITIES_V[-1] == 1.0 and len(SENSITIVITIES_V) == 27
-
-
-def settle_time_s_for(time_constant_s: float, slope_dB_per_oct: int, fraction: float = 0.99) -> float:
-    """Time for a lock-in output filter (slope/6 identical poles) to reach `fraction` of a step
-    (10 tau at 24 dB/oct, 4.6 tau at 6 dB/oct for 99 %): for estimates without an instrument."""
-    return float(gammaincinv(slope_dB_per_oct // 6, fraction)) * time_constant_s
 
 
 def sensitivity_for(max_abs_V: float, headroom: float = AUTORANGE_HEADROOM) -> float:

@@ -27,12 +27,12 @@ import numpy as np
 
 from kmor.config.schema import param
 from kmor.sequences import events as ev
+from kmor.sequences.common import FILTER_SLOPES
 from kmor.sequences.errors import LockFailed
 from kmor.sequences.laser import LaserSetupParams, setup_laser
 
 log = logging.getLogger("kmor.sequences.lock")
 
-FILTER_SLOPES = (6, 12, 18, 24)
 
 
 @dataclass(frozen=True, kw_only=True)
