@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +37,37 @@ from kmor.lab import open_lab
 from kmor.sequences.engine import Engine
 from kmor.sequences.laser import LaserSetupParams
 from kmor.sequences.lock import LockParams, hold_lock
+from kmor.sequences.states import RunState
 
 log = logging.getLogger("kmor.gui")
 
 DRAIN_INTERVAL_MS = 100
 """Events reach the panels at most 10 times a second, in batches: every wake-up of the GUI thread
 costs the acquisition thread a turn at the GIL, so the window wakes per batch, not per point."""
-IDLE, STARTING, RUNNING, PAUSED, STOPPING, LOCKING, LOCKED = (
-    "idle", "starting", "running", "paused", "stopping", "locking", "locked")
-BATCH, LOCK_HOLD = "batch", "lock"
+
+
+class SessionState(StrEnum):
+    """What the window shows: a batch starting, running, paused or stopping, the lock hold
+    locking or locked, or idle (`Session.state` decides from the engine's RunState)."""
+
+    IDLE = "idle"
+    STARTING = "starting"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPING = "stopping"
+    LOCKING = "locking"
+    LOCKED = "locked"
+
+
+class RunKind(StrEnum):
+    """What the window runs: a batch file or the lock hold."""
+
+    BATCH = "batch"
+    LOCK_HOLD = "lock"
+
+
+IDLE, STARTING, RUNNING, PAUSED, STOPPING, LOCKING, LOCKED = tuple(SessionState)
+BATCH, LOCK_HOLD = RunKind.BATCH, RunKind.LOCK_HOLD
 SEQUENCES_FOLDER = "gui-sequences"
 """Subfolder of the data folder where batch files composed by the window are written."""
 
@@ -141,7 +164,7 @@ class Session(QObject):
         return self._what is not None
 
     @property
-    def state(self) -> str:
+    def state(self) -> SessionState:
         """idle, starting, running, paused, stopping (batch) or locking, locked (lock hold)."""
         if self._what is None:
             return STARTING if self._next is not None else IDLE
@@ -151,8 +174,8 @@ class Session(QObject):
         if engine.control.abort_reason is not None:
             return STOPPING
         if self._what == LOCK_HOLD:
-            return LOCKED if engine.state == "paused" else LOCKING
-        return PAUSED if engine.state == "paused" else RUNNING
+            return LOCKED if engine.state == RunState.PAUSED else LOCKING
+        return PAUSED if engine.state == RunState.PAUSED else RUNNING
 
     @property
     def engine(self) -> Engine | None:

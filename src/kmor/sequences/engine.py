@@ -34,6 +34,7 @@ from kmor.sequences.errors import Aborted, LockinOverload, SequenceError, Suspen
 from kmor.sequences.events import Event, EventBus
 from kmor.sequences.protocols import Station
 from kmor.sequences.recorder import MemoryRecorder, Recorder, ScanRecord
+from kmor.sequences.states import RunState, RunStatus
 
 log = logging.getLogger("kmor.sequences.engine")
 
@@ -129,7 +130,7 @@ class Engine:
         self.control.abort(reason)
 
     @property
-    def state(self) -> str:
+    def state(self) -> RunState:
         """"idle", "running", "paused" or "finished"."""
         return self.control.state
 
@@ -146,34 +147,34 @@ class Engine:
         complete or aborted run with `keep_state` (a lab session between runs): then the rf goes
         off and Bz to zero, and the lock servo, Bx, By and the light stay as the plan left them."""
         self._thread = threading.current_thread()
-        self.control._reset()
-        self.control._set_state(RUNNING)
+        self.control.start()
         self.outcome = None
-        status, text = "failed", ""
+        status, text = RunStatus.FAILED, ""
+        ended_normally = False   # returned or aborted on request: not a failure or an interrupt
         try:
             self.publish(ev.RUN_STARTED, message=message)
             result = plan(self)
-            status = "complete"
+            status, ended_normally = RunStatus.COMPLETE, True
             self.outcome = RunOutcome(status, "", result)
             return self.outcome
         except Aborted as exc:
-            status, text = "aborted", str(exc)
+            status, text, ended_normally = RunStatus.ABORTED, str(exc), True
             self.outcome = RunOutcome(status, text)
             return self.outcome
         except (KeyboardInterrupt, SystemExit) as exc:
-            status, text = "aborted", f"interrupted ({type(exc).__name__})"
+            status, text = RunStatus.ABORTED, f"interrupted ({type(exc).__name__})"
             raise
         except BaseException as exc:
-            status, text = "failed", f"{type(exc).__name__}: {exc}"
+            status, text = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
             self._publish_quietly(ev.ERROR, message=text)
             raise
         finally:
-            if keep_state and status in ("complete", "aborted"):
+            if keep_state and ended_normally:
                 self._between_runs()
             else:
                 self.servo = None
                 self._make_safe()
-            self.control._set_state(FINISHED)
+            self.control.enter(FINISHED)
             self._publish_quietly(ev.FINISHED, status=status, message=text)
 
     def start(self, plan: Callable[[Engine], Any], *, message: str = "") -> threading.Thread:
@@ -301,7 +302,7 @@ class Engine:
         if not self.control.pause_requested:
             return
         start_s = self.now_s()
-        self.control._set_state(PAUSED)
+        self.control.enter(PAUSED)
         self.publish(ev.PAUSED, message="paused")
         while self.control.pause_requested and self.control.abort_reason is None:
             self.idle()
@@ -309,7 +310,7 @@ class Engine:
             if reason is not None:  # e.g. the lock was lost while paused: recover now
                 suspender, text = reason
                 suspender.recover(self, text)
-        self.control._set_state(RUNNING)
+        self.control.enter(RUNNING)
         end_s = self.now_s()
         if self._scan is not None:
             self._scan.record.add_suspension(start_s, end_s, "paused by the operator")

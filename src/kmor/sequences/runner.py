@@ -148,11 +148,12 @@ def _run(queue: QueueState, batch: Batch, lab: Lab, run_dir: Path,
     queue.start_session(resumed)
     log.info("run %s: %d jobs, %d to do", run_dir, len(queue.jobs), len(queue.pending_jobs()))
     status, message = "failed", ""
+    kept = False   # the engine kept the lock and fields (ended normally), else it made them safe
     try:
         with engine.signals_stop_at_point_boundary():
             outcome = engine.run(lambda e: _plan(e, lab, queue, current, resumed),
                                  message=f"batch {batch.section.name}", keep_state=True)
-        status, message = outcome.status, outcome.message
+        status, message, kept = outcome.status, outcome.message, True
     except PERSISTENT_FAULTS as exc:
         status, message = "paused", fault_message(exc)
         log.error("batch paused: %s; the apparatus is safe; continue with: kmor run --resume %s",
@@ -171,7 +172,7 @@ def _run(queue: QueueState, batch: Batch, lab: Lab, run_dir: Path,
         except StorageError as exc:   # a full disk may refuse the journal too: the files say enough
             log.error("could not record the end of the run in the queue: %s", exc)
         log.info("run ended: %s %s", status, message)
-        lab.finish(engine, kept=status in ("complete", "aborted"))
+        lab.finish(engine, kept=kept)
     return BatchResult(status=status, run_dir=run_dir, scans=queue.complete_scans(), message=message)
 
 
