@@ -118,7 +118,6 @@ def test_a_signal_during_make_safe_does_not_interrupt_the_ramp_down(engine, stat
 
 
 def _batch_with_broken_bscan(tmp_path, monkeypatch, error):
-    from kmor.sequences import runner
 
     def broken(*args, **kwargs):
         raise error

@@ -160,7 +160,8 @@ class VisaInstrument:
         self._exchange(command, 0)
 
     def query(self, command: str, *, timeout_ms: int | None = None) -> str:
-        """Send `command` and return its one reply (stripped). Timeout retried once."""
+        """Send `command` and return its one reply (stripped). A failed exchange is tried up to
+        `max_attempts` (3) times in all (see `_exchange`)."""
         return self._exchange(command, 1, timeout_ms)[0]
 
     def query_joined(self, *queries: str, timeout_ms: int | None = None) -> list[str]:

@@ -27,8 +27,8 @@ from kmor.config.loader import ConfigError, build, parse_toml_bytes, read_toml
 from kmor.config.schema import param
 from kmor.sequences import steps as steps_registry
 from kmor.sequences.steps import LimitCheck
-from kmor.sequences.steps.bscan_series import BScanSeriesParams
-from kmor.sequences.steps.rf_grid import RfGridParams
+from kmor.sequences.steps.bscan_series import BScanSeriesParams as BScanSeriesParams
+from kmor.sequences.steps.rf_grid import RfGridParams as RfGridParams
 
 
 @dataclass(frozen=True, kw_only=True)

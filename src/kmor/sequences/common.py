@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from kmor.drivers.sr830 import SENSITIVITIES_V, SLOPES_DB_PER_OCT, settle_time_s_for
+from kmor.drivers.sr830 import SENSITIVITIES_V as SENSITIVITIES_V
+from kmor.drivers.sr830 import SLOPES_DB_PER_OCT
+from kmor.drivers.sr830 import settle_time_s_for as settle_time_s_for
 from kmor.sequences.errors import LockinOverload
 
 # The SR830's code tables and its settling-time formula live once, in kmor.drivers.sr830 (data
