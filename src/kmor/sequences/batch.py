@@ -149,7 +149,7 @@ def parse_batch(data: Mapping[str, Any], text: str, file: str, config: Any) -> B
         if kind not in STEP_KINDS:
             raise ConfigError(file, f"{key}.kind", f"must be one of {', '.join(repr(k) for k in STEP_KINDS)}; got {kind!r}")
         table = {k: v for k, v in raw.items() if k != "kind"}
-        params = build(STEP_KINDS[kind], table, file=file, key=key)
+        params: Any = build(STEP_KINDS[kind], table, file=file, key=key)
         check_limits(kind, params, config, file=file, key=key)
         steps.append((kind, params))
     jobs = expand(steps, config)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -12,6 +12,9 @@ from kmor.drivers.sr830 import SENSITIVITIES_V as SENSITIVITIES_V
 from kmor.drivers.sr830 import SLOPES_DB_PER_OCT
 from kmor.drivers.sr830 import settle_time_s_for as settle_time_s_for
 from kmor.sequences.errors import LockinOverload
+
+if TYPE_CHECKING:
+    from kmor.sequences.engine import Engine
 
 # The SR830's code tables and its settling-time formula live once, in kmor.drivers.sr830 (data
 # and a pure function, not the driver class): re-exported here for the sequences.
@@ -49,7 +52,7 @@ def configure_lockin(lockin: Any, *, time_constant_s: float, slope_dB_per_oct: i
     return float(lockin.settle_time_s(0.99))
 
 
-def autorange(engine: Any, lockin: Any, settle_s: float,
+def autorange(engine: Engine, lockin: Any, settle_s: float,
               conditions: Sequence[Callable[[], None]]) -> float:
     """Choose the lock-in sensitivity from a preview: each of `conditions` sets up the apparatus
     (e.g. a field), the output settles and |X|, |Y| are read; the smallest sensitivity holding
@@ -71,7 +74,7 @@ def autorange(engine: Any, lockin: Any, settle_s: float,
     return float(lockin.sensitivity_V)
 
 
-def read_averaged(engine: Any, lockin: Any, settle_s: float, averages: int, spacing_s: float,
+def read_averaged(engine: Engine, lockin: Any, settle_s: float, averages: int, spacing_s: float,
                   sensitivity_V: float) -> tuple[dict[str, float], float]:
     """Read X and Y `averages` times `spacing_s` apart, ranging up (and re-settling) on overload.
 
@@ -85,7 +88,7 @@ def read_averaged(engine: Any, lockin: Any, settle_s: float, averages: int, spac
         raise
 
 
-def _read_ranging_up(engine: Any, lockin: Any, settle_s: float, averages: int, spacing_s: float,
+def _read_ranging_up(engine: Engine, lockin: Any, settle_s: float, averages: int, spacing_s: float,
                      sensitivity_V: float) -> tuple[dict[str, float], float]:
     for _ in range(MAX_RANGE_CHANGES + 1):
         lockin.status()  # clears bits left from before the settle
@@ -117,7 +120,7 @@ def _sem(values: np.ndarray) -> float:
     return float(values.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
 
 
-def set_light(engine: Any, power_uW: float, settle_s: float = 0.1) -> float:
+def set_light(engine: Engine, power_uW: float, settle_s: float = 0.1) -> float:
     """Set the light into the cell (uW) through the attenuator unless `power_uW` is 0 (leave it);
     returns the monitor reading (uW)."""
     st = engine.station
@@ -127,7 +130,7 @@ def set_light(engine: Any, power_uW: float, settle_s: float = 0.1) -> float:
     return float(st.light_power_uW())
 
 
-def lock_columns(engine: Any) -> dict[str, Any]:
+def lock_columns(engine: Engine) -> dict[str, Any]:
     """Per-point lock record: last error, rms and max |error| since the previous point (V), and
     whether the servo was running and in lock."""
     servo = engine.servo

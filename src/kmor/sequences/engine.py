@@ -23,7 +23,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -47,11 +47,19 @@ class Servo(Protocol):
 
     period_s: float
     next_step_s: float
+    last_step_s: float
+    setpoint_V: float
+    control_V: float
+    last_error_V: float
 
     def step(self, now_s: float) -> None: ...
 
     @property
     def lost(self) -> bool: ...
+
+    def lost_reason(self) -> str: ...
+
+    def take_stats(self) -> tuple[float, float]: ...
 
 
 class Suspender(Protocol):
@@ -470,14 +478,14 @@ class ScanHandle:
         the last point (lock lost) is recovered first. If a suspender trips during the
         measurement or `measure` raises an error a suspender handles, the row is discarded, the
         scan suspends, and the point is measured again (at most 10 times)."""
-        row = self._measure(measure)
+        row: Mapping[str, Any] = self._measure(measure)
         self._acknowledge(row)
         return row
 
-    def block(self, measure: Callable[[], list[Mapping[str, Any]]]) -> list[Mapping[str, Any]]:
+    def block(self, measure: Callable[[], Sequence[Mapping[str, Any]]]) -> Sequence[Mapping[str, Any]]:
         """Like `point`, for a block of rows measured together (a hardware-timed sweep): the
         whole block is re-taken after a suspension, then every row is recorded."""
-        rows = self._measure(measure)
+        rows: Sequence[Mapping[str, Any]] = self._measure(measure)
         for row in rows:
             self._acknowledge(row)
         return rows

@@ -140,11 +140,13 @@ class QueueState:
     # ------------------------------------------------------------------ jobs
     @property
     def jobs(self) -> list[dict[str, Any]]:
-        return self.data["jobs"]
+        jobs: list[dict[str, Any]] = self.data["jobs"]
+        return jobs
 
     @property
     def context(self) -> dict[str, Any]:
-        return self.data["context"]
+        context: dict[str, Any] = self.data["context"]
+        return context
 
     def pending_jobs(self) -> list[dict[str, Any]]:
         return [j for j in self.jobs if j["status"] != DONE]

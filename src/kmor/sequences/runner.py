@@ -256,10 +256,10 @@ def _remaining_s(queue: QueueState, current: dict[str, Any], engine: Engine) -> 
     estimate scaled by the fraction of its scan still to do (cheap: called at every point)."""
     job = current["job"]
     if job is None:
-        return sum(j["estimate_s"] for j in queue.jobs if j["status"] != DONE)
+        return float(sum(j["estimate_s"] for j in queue.jobs if j["status"] != DONE))
     scan = engine.current_scan
     fraction = scan.n_points / scan.total if scan is not None and scan.total else 0.0
-    return current["after_s"] + job["estimate_s"] * (1.0 - min(fraction, 1.0))
+    return float(current["after_s"] + job["estimate_s"] * (1.0 - min(fraction, 1.0)))
 
 
 def _check_same_jobs(batch: Batch, queue: QueueState) -> None:

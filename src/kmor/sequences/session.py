@@ -21,6 +21,7 @@ so the wiring -- recorder, fault-injection wrapper, bus, engine -- lives only he
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -210,7 +211,7 @@ class Lab:
         for job_kind, label, job_params in entry.jobs(params):
             run = steps.get(job_kind).run
             assert run is not None
-            outcome = self.run(lambda e, r=run, p=job_params, lb=label: r(e, p, lb), message=label)
+            outcome = self.run(functools.partial(_run_job, run, job_params, label), message=label)
             if outcome.status != "complete":
                 raise RuntimeError(f"{label}: {outcome.status} ({outcome.message})")
             results.append(outcome.result)
@@ -297,13 +298,23 @@ SETTINGS: dict[str, tuple[Callable[[Any, float], None], str]] = {
 """What `Lab.scan` can sweep: name -> (set(station, value), units)."""
 
 _POLARIMETER = ("x_V", "y_V", "r_V", "theta_deg")
+
+
+def _read_polarimeter(name: str) -> Callable[[Any], float]:
+    other = "y_V" if name == "x_V" else "x_V"   # SNAP? takes at least two outputs
+    return lambda st: float(st.lockin_polarimeter.snap(name, other)[name])
+
+
+def _read_field(axis: str) -> Callable[[Any], float]:
+    return lambda st: float(st.coils.field_uG(axis))
+
+
 READINGS: dict[str, tuple[Callable[[Any], float], str]] = {
-    **{n: ((lambda st, n=n: float(st.lockin_polarimeter.snap(n, "x_V" if n != "x_V" else "y_V")[n])),
-           "deg" if n == "theta_deg" else "V") for n in _POLARIMETER},
+    **{n: (_read_polarimeter(n), "deg" if n == "theta_deg" else "V") for n in _POLARIMETER},
     "transmission_V": (lambda st: float(st.daq.read_ai_V(st.transmission_ai)), "V"),
     "lock_error_V": (lambda st: float(st.daq.read_ai_V(st.lock_error_ai)), "V"),
     "light_power_uW": (lambda st: float(st.light_power_uW()), "uW"),
-    **{f"{a}_uG": ((lambda st, a=a: float(st.coils.field_uG(a))), "uG") for a in ("bx", "by", "bz")},
+    **{f"{a}_uG": (_read_field(a), "uG") for a in ("bx", "by", "bz")},
 }
 """What `Lab.scan` can read: name -> (read(station), units). Polarimeter outputs requested
 together are taken at one instant (SNAP?)."""
@@ -319,6 +330,10 @@ def read_all(station: Any, names: Sequence[str]) -> dict[str, float]:
         if name not in row:
             row[name] = READINGS[name][0](station)
     return row
+
+
+def _run_job(run: steps.registry.RunFn, params: Any, label: str, engine: Engine) -> Any:
+    return run(engine, params, label)
 
 
 class _SessionFolderRecorder:

@@ -40,7 +40,7 @@ class LockLost:
     def check(self, engine: Engine) -> str | None:
         servo = engine.servo
         if servo is not None and servo.lost:
-            return servo.lost_reason()  # type: ignore[attr-defined]
+            return servo.lost_reason()
         return None
 
     def handles(self, exc: BaseException) -> str | None:

@@ -5,10 +5,13 @@ abort act every `check_every_s`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kmor.config.schema import param
 from kmor.sequences.steps.registry import StepKind, register
+
+if TYPE_CHECKING:
+    from kmor.sequences.engine import Engine
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,7 +23,7 @@ class HoldParams:
                                  doc="pause, abort and the lock are checked this often")
 
 
-def run(engine: Any, p: HoldParams, label: str) -> dict[str, Any]:
+def run(engine: Engine, p: HoldParams, label: str) -> dict[str, Any]:
     """Wait `duration_s` of lab time in slices of `check_every_s`, honouring pause/abort and
     re-locking if the lock was lost; returns the time waited (s) and whether it stayed locked."""
     start_s = engine.now_s()

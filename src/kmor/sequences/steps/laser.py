@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kmor.sequences.laser import LaserSetupParams, setup_laser
 from kmor.sequences.steps.registry import StepKind, register
 
+if TYPE_CHECKING:
+    from kmor.sequences.engine import Engine
 
-def run(engine: Any, p: LaserSetupParams, label: str) -> Any:
+
+def run(engine: Engine, p: LaserSetupParams, label: str) -> Any:
     return setup_laser(engine, p)
 
 

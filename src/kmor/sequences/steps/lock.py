@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kmor.sequences.lock import LockParams, acquire_lock
 from kmor.sequences.steps.limits import LimitCheck
 from kmor.sequences.steps.registry import StepKind, register
 
+if TYPE_CHECKING:
+    from kmor.sequences.engine import Engine
 
-def run(engine: Any, p: LockParams, label: str) -> Any:
+
+def run(engine: Engine, p: LockParams, label: str) -> Any:
     return acquire_lock(engine, p)
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kmor.sequences import lockpoint
 from kmor.sequences.lockpoint import LockPointParams, search_lock_point
 from kmor.sequences.steps.limits import LimitCheck
 from kmor.sequences.steps.registry import StepKind, register
 
+if TYPE_CHECKING:
+    from kmor.sequences.engine import Engine
 
-def run(engine: Any, p: LockPointParams, label: str) -> Any:
+
+def run(engine: Engine, p: LockPointParams, label: str) -> Any:
     return search_lock_point(engine, p, label=label)
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kmor.sequences import rfscan
 from kmor.sequences.rfscan import RfScanParams, run_rfscan
 from kmor.sequences.steps.limits import LimitCheck
 from kmor.sequences.steps.registry import StepKind, register
 
+if TYPE_CHECKING:
+    from kmor.sequences.engine import Engine
 
-def run(engine: Any, p: RfScanParams, label: str) -> Any:
+
+def run(engine: Engine, p: RfScanParams, label: str) -> Any:
     return run_rfscan(engine, p, label=label)
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kmor.sequences import zeroing
 from kmor.sequences.steps.limits import LimitCheck
 from kmor.sequences.steps.registry import StepKind, register
 from kmor.sequences.zeroing import ZeroingParams, zero_transverse_fields
 
+if TYPE_CHECKING:
+    from kmor.sequences.engine import Engine
 
-def run(engine: Any, p: ZeroingParams, label: str) -> Any:
+
+def run(engine: Engine, p: ZeroingParams, label: str) -> Any:
     return zero_transverse_fields(engine, p, label=label)
 
 
