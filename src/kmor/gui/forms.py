@@ -120,8 +120,8 @@ class ParamForm(QWidget):
         for name, f in self._fields.items():
             if f.default is not dataclasses.MISSING:
                 out[name] = f.default
-            elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-                out[name] = f.default_factory()  # type: ignore[misc]
+            elif f.default_factory is not dataclasses.MISSING:
+                out[name] = f.default_factory()
         return out
 
     def _editor(self, name: str, info: ParamInfo, value: Any) -> QWidget:
