@@ -195,8 +195,9 @@ class Station:
 
     def close(self) -> None:
         """Close every connection (does not change any setting)."""
-        for device in [self.rf, self.counter, self.lockin_polarimeter, self.lockin_reference, self.laser,
-                       *self.current_sources.values(), self.daq]:
+        devices: list[Any] = [self.rf, self.counter, self.lockin_polarimeter, self.lockin_reference, self.laser,
+                       *self.current_sources.values(), self.daq]
+        for device in devices:
             try:
                 device.close()
             except Exception as exc:  # noqa: BLE001

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 
@@ -117,11 +118,11 @@ def test_a_signal_during_make_safe_does_not_interrupt_the_ramp_down(engine, stat
 
 
 def _batch_with_broken_bscan(tmp_path, monkeypatch, error):
-    from kmor.sequences import runner
 
     def broken(*args, **kwargs):
         raise error
-    monkeypatch.setitem(runner.SEQUENCES, "bscan", broken)
+    from kmor.sequences.steps import registry
+    monkeypatch.setitem(registry._KINDS, "bscan", dataclasses.replace(registry.get("bscan"), run=broken))
     batch = tmp_path / "b.toml"
     batch.write_text('[[steps]]\nkind = "laser"\nsettle_s = 0.1\n[[steps]]\nkind = "bscan"\n'
                      'field_range_uG = 5.0\nstep_uG = 1.0\n')

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pymeasure")
-from sim_serve_process import resource, sim_serve  # noqa: F401  (sim_serve is a fixture)
+from sim_serve_process import resource
 from pymeasure.instruments.srs import SR830
 
 

@@ -16,7 +16,7 @@ import pytest
 from pyvisa import constants
 
 pytest.importorskip("qcodes")
-from sim_serve_process import resource, sim_serve  # noqa: F401  (sim_serve is a fixture)
+from sim_serve_process import resource
 from qcodes.instrument_drivers.stanford_research import SR830
 from qcodes.validators import Enum
 

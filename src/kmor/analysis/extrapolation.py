@@ -36,6 +36,12 @@ class LineFit:
     used: tuple[int, ...]
     covariance: tuple[tuple[float, ...], ...]
 
+    def __repr__(self) -> str:
+        """One readable line: intercept and slope with their errors, the fit quality."""
+        return (f"LineFit(intercept={self.intercept:.5g} ± {self.intercept_err:.2g}, "
+                f"slope={self.slope:.5g} ± {self.slope_err:.2g}, chi2_red={self.chi2_red:.3g}, "
+                f"n_points={self.n_points})")
+
     def predict(self, x: ArrayLike) -> NDArray[np.float64]:
         """The fitted line at x."""
         return self.intercept + self.slope * np.asarray(x, dtype=float)

@@ -46,6 +46,13 @@ class LorentzianFit:
     param_names: tuple[str, ...] = ()
     covariance: tuple[tuple[float, ...], ...] = ()
 
+    def __repr__(self) -> str:
+        """One readable line: the values with their errors, the fit quality (no covariance)."""
+        return (f"LorentzianFit(fwhm_hz={self.fwhm_hz:.4g} ± {self.fwhm_err_hz:.2g}, "
+                f"center_hz={self.center_hz:.12g} ± {self.center_err_hz:.2g}, "
+                f"amplitude={self.amplitude:.4g} ± {self.amplitude_err:.2g}, offset={self.offset:.4g}, "
+                f"chi2_red={self.chi2_red:.3g}, n_points={self.n_points})")
+
     def curve(self, freq_hz: ArrayLike) -> NDArray[np.float64]:
         """The fitted model at `freq_hz`."""
         return lorentzian(freq_hz, self.amplitude, self.center_hz, self.fwhm_hz, self.offset,
@@ -72,6 +79,11 @@ class MultiLorentzianFit:
     sigma_given: bool
     param_names: tuple[str, ...] = ()
     covariance: tuple[tuple[float, ...], ...] = ()
+
+    def __repr__(self) -> str:
+        """The lines, one per row, and the fit quality (no covariance)."""
+        rows = "".join(f"\n  {line!r}," for line in self.lines)
+        return f"MultiLorentzianFit(chi2_red={self.chi2_red:.3g}, n_points={self.n_points}, lines=[{rows}\n])"
 
     def curve(self, freq_hz: ArrayLike) -> NDArray[np.float64]:
         """The fitted model (all lines plus background) at `freq_hz`."""

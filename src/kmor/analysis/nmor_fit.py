@@ -55,6 +55,14 @@ class NmorFit:
     param_names: tuple[str, ...] = ()
     covariance: tuple[tuple[float, ...], ...] = ()
 
+    def __repr__(self) -> str:
+        """One readable line: the values with their errors, the fit quality (no covariance)."""
+        nested = f", {len(self.components)} components" if len(self.components) > 1 else ""
+        return (f"NmorFit(width_uG={self.width_uG:.4g} ± {self.width_err_uG:.2g}, "
+                f"center_uG={self.center_uG:.4g} ± {self.center_err_uG:.2g}, "
+                f"amplitude={self.amplitude:.4g} ± {self.amplitude_err:.2g}, offset={self.offset:.4g}, "
+                f"slope={self.slope:.4g}, chi2_red={self.chi2_red:.3g}, n_points={self.n_points}{nested})")
+
     @property
     def peak_signal(self) -> float:
         """Signal at the extremum on the high-field side, above the background (amplitude/width)."""

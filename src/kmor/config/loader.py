@@ -134,7 +134,7 @@ def build(cls: type[T], data: Any, *, file: str, key: str = "") -> T:
     if not isinstance(data, Mapping):
         raise ConfigError(file, key or "(top level)", f"expected a table, got {_describe(data)}")
     hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    fields = {f.name: f for f in dataclasses.fields(typing.cast(Any, cls)) if f.init}   # cls: a dataclass
     for name in data:
         if name not in fields:
             raise ConfigError(file, _join(key, name), _unknown_key_message(name, fields))
@@ -153,13 +153,13 @@ def build(cls: type[T], data: Any, *, file: str, key: str = "") -> T:
     return instance
 
 
-def _convert(hint: Any, value: Any, f: dataclasses.Field | None, *, file: str, key: str) -> Any:
+def _convert(hint: Any, value: Any, f: dataclasses.Field[Any] | None, *, file: str, key: str) -> Any:
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
         non_none = [a for a in args if a is not type(None)]
         return _convert(non_none[0], value, f, file=file, key=key)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return build(hint, value, file=file, key=key)
     if origin is dict:
         if not isinstance(value, Mapping):
@@ -170,7 +170,7 @@ def _convert(hint: Any, value: Any, f: dataclasses.Field | None, *, file: str, k
     return _convert_scalar(hint, value, f, file=file, key=key)
 
 
-def _convert_sequence(hint: Any, origin: Any, args: tuple, value: Any, f: Any, *, file: str, key: str) -> Any:
+def _convert_sequence(hint: Any, origin: Any, args: tuple[Any, ...], value: Any, f: Any, *, file: str, key: str) -> Any:
     if not isinstance(value, list):
         raise ConfigError(file, key, f"expected {_allowed(hint, f)}, got {_describe(value)}")
     fixed = origin is tuple and not (len(args) == 2 and args[1] is Ellipsis)

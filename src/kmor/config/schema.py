@@ -60,6 +60,7 @@ def section(cls: type) -> Any:
     return field(default_factory=cls, metadata={"kmor": ParamInfo(doc=(cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "")})
 
 
-def param_info(f: dataclasses.Field) -> ParamInfo:
+def param_info(f: dataclasses.Field[Any]) -> ParamInfo:
     """The `ParamInfo` of a dataclass field (an empty one for plain fields)."""
-    return f.metadata.get("kmor", ParamInfo())
+    info: ParamInfo = f.metadata.get("kmor", ParamInfo())
+    return info

@@ -185,8 +185,10 @@ class Setting:
 
     def read(self, instrument: VisaInstrument) -> Any:
         """Query the instrument and return the parsed, mapped value."""
-        reply = instrument.query(self.get_cmd)
-        return self.from_reply(instrument, self.get_cmd, reply)
+        command = self.get_cmd
+        if command is None:
+            raise AttributeError(f"{self.name} is write-only on the {instrument.model}")
+        return self.from_reply(instrument, command, instrument.query(command))
 
     def from_reply(self, instrument: VisaInstrument, command: str, reply: str) -> Any:
         """Parse one reply of this setting's query (also used for `;`-joined multi-queries)."""
@@ -214,6 +216,8 @@ class Setting:
         if self.check is not None:
             checked = validate(instrument, self.name, self.check, value, self.units)
         token = self.values[checked] if self.values is not None else checked
+        if self.set_cmd is None:
+            raise AttributeError(f"{self.name} is read-only on the {instrument.model}")
         return self.set_cmd.format(token)
 
 

@@ -33,7 +33,7 @@ from pyvisa.errors import VisaIOError
 TIMEOUT = object()
 """Reply marker: the instrument never answers this command (read raises VI_ERROR_TMO)."""
 
-Reply = str | bytes | list | None | object
+Reply = str | bytes | list[str] | None | object
 
 
 class UnexpectedExchange(AssertionError):

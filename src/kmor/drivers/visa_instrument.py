@@ -63,7 +63,7 @@ class VisaInstrument:
         self.log = logging.getLogger(f"kmor.drivers.{self.name}")
         self._owns_resource = isinstance(resource, str)
         self._open_args = (resource, visa_library, dict(open_kwargs or {}))
-        self._resource = self._open(*self._open_args) if self._owns_resource else resource
+        self._resource: Any = self._open(*self._open_args) if self._owns_resource else resource
         self.resource_name: str = str(getattr(self._resource, "resource_name", resource))
         self._io_settings = {
             "read_termination": self.read_termination if read_termination is None else read_termination,
@@ -160,7 +160,8 @@ class VisaInstrument:
         self._exchange(command, 0)
 
     def query(self, command: str, *, timeout_ms: int | None = None) -> str:
-        """Send `command` and return its one reply (stripped). Timeout retried once."""
+        """Send `command` and return its one reply (stripped). A failed exchange is tried up to
+        `max_attempts` (3) times in all (see `_exchange`)."""
         return self._exchange(command, 1, timeout_ms)[0]
 
     def query_joined(self, *queries: str, timeout_ms: int | None = None) -> list[str]:
@@ -259,7 +260,7 @@ class VisaInstrument:
 
     def _read_one(self, command: str) -> str:
         try:
-            text = self._resource.read()
+            text: str = self._resource.read()
         except UnicodeDecodeError as exc:
             raise self.reply_error(command, repr(exc.object), "is not ASCII text") from exc
         self.log.debug("%s -> %r", self.resource_name, text)
@@ -389,4 +390,5 @@ class SrsStatusBytes:
 
     def pending_errors(self: Any) -> list[str]:
         esr, errs = self.read_status_bytes()
-        return self.describe_status(esr, errs)
+        errors: list[str] = self.describe_status(esr, errs)
+        return errors

@@ -120,8 +120,8 @@ class ParamForm(QWidget):
         for name, f in self._fields.items():
             if f.default is not dataclasses.MISSING:
                 out[name] = f.default
-            elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-                out[name] = f.default_factory()  # type: ignore[misc]
+            elif f.default_factory is not dataclasses.MISSING:
+                out[name] = f.default_factory()
         return out
 
     def _editor(self, name: str, info: ParamInfo, value: Any) -> QWidget:
@@ -149,20 +149,6 @@ class ParamForm(QWidget):
         edit.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         edit.editingFinished.connect(self.edited)
         return edit
-
-    def set_value(self, name: str, value: Any) -> None:
-        """Put `value` in the editor of `name` (as the user would type it)."""
-        editor = self.editors[name]
-        if isinstance(editor, QCheckBox):
-            editor.setChecked(bool(value))
-        elif isinstance(editor, QComboBox):
-            index = editor.findText(_show(value))
-            if index < 0:
-                editor.addItem(_show(value), value)
-                index = editor.count() - 1
-            editor.setCurrentIndex(index)
-        else:
-            editor.setText(_show(value) if not isinstance(value, str) else value)
 
     def text_values(self) -> dict[str, Any]:
         """The raw entries: text for line edits, the chosen value for boxes."""
@@ -212,11 +198,6 @@ class ParamForm(QWidget):
         for label in (*self.errors.values(), self._form_error):
             label.setText("")
             label.hide()
-
-    def error_text(self) -> str:
-        """Every message shown now (for status lines and tests)."""
-        return "; ".join(lbl.text() for lbl in (*self.errors.values(), self._form_error) if lbl.text())
-
 
 def _field_of(key: str) -> str:
     """'.steps[0].field_range_uG' or 'field_range_uG' -> 'field_range_uG'."""

@@ -45,7 +45,7 @@ def make_curve(plot: pg.PlotWidget, color: str, name: str | None = None, *, symb
     """A curve with a thin line and (while it is small) symbols."""
     curve = plot.plot([], [], pen=pg.mkPen(color, width=width), name=name,
                       symbol=symbol, symbolSize=5, symbolPen=None, symbolBrush=color)
-    curve._kmor_symbol = symbol  # type: ignore[attr-defined]
+    curve._kmor_symbol = symbol
     return curve
 
 

@@ -1,13 +1,15 @@
 """The lab behind the window: one station, at most one run at a time, its events as Qt signals.
 
-Every acquisition started from the window is a batch run by `kmor.sequences.runner.run_batch` in
-a worker thread (the engine's acquisition thread), with this station: the same run folder,
-queue.json, run.log and scan files as `kmor run`. The window holds on to nothing but the engine
+Every acquisition started from the window is a batch run by the session's lab session
+(`kmor.sequences.session.Lab.run_batch`, the code behind `kmor run`) in a worker thread (the
+engine's acquisition thread): the same run folder, queue.json, run.log and scan files as
+`kmor run`. The lab session keeps what one run established for the next: the lock, the zeroed
+transverse fields, the light level and the context (lock point, lock record, zeroing result). The window holds on to nothing but the engine
 handle (to pause, resume and abort) and the events, which arrive through an asynchronous bus
 subscriber (`EventBridge`) and are handed to the GUI thread in batches (`events` signal).
 
 Besides batches the session can hold the laser lock between runs (`start_lock_hold`): the engine
-runs `acquire_lock` and then sits in a pause, where it keeps servoing (and re-locks if the lock
+runs `kmor.sequences.lock.hold_lock` (acquire the lock, then sit in a pause), where it keeps servoing (and re-locks if the lock
 is lost) until stopped. Instruments are only touched by one thread at a time: the run thread holds
 `_instruments` for the whole run, and the idle status polls (`poll`) run on one worker thread
 only while nothing else holds it.
@@ -22,30 +24,50 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-import kmor
 from kmor.config.files import LoadedConfig
 from kmor.config.loader import ConfigError
 from kmor.gui.bridge import EventBridge, LogBridge, attach_log_handler, detach_log_handler
+from kmor.lab import open_lab
 from kmor.sequences.engine import Engine
-from kmor.sequences.events import EventBus
-from kmor.sequences.laser import LaserSetupParams, setup_laser
-from kmor.sequences.lock import LockParams, acquire_lock
-from kmor.sequences.recorder import MemoryRecorder
-from kmor.sequences.runner import run_batch
+from kmor.sequences.laser import LaserSetupParams
+from kmor.sequences.lock import LockParams, hold_lock
+from kmor.sequences.states import RunState
 
 log = logging.getLogger("kmor.gui")
 
 DRAIN_INTERVAL_MS = 100
 """Events reach the panels at most 10 times a second, in batches: every wake-up of the GUI thread
 costs the acquisition thread a turn at the GIL, so the window wakes per batch, not per point."""
-IDLE, STARTING, RUNNING, PAUSED, STOPPING, LOCKING, LOCKED = (
-    "idle", "starting", "running", "paused", "stopping", "locking", "locked")
-BATCH, LOCK_HOLD = "batch", "lock"
+
+
+class SessionState(StrEnum):
+    """What the window shows: a batch starting, running, paused or stopping, the lock hold
+    locking or locked, or idle (`Session.state` decides from the engine's RunState)."""
+
+    IDLE = "idle"
+    STARTING = "starting"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPING = "stopping"
+    LOCKING = "locking"
+    LOCKED = "locked"
+
+
+class RunKind(StrEnum):
+    """What the window runs: a batch file or the lock hold."""
+
+    BATCH = "batch"
+    LOCK_HOLD = "lock"
+
+
+IDLE, STARTING, RUNNING, PAUSED, STOPPING, LOCKING, LOCKED = tuple(SessionState)
+BATCH, LOCK_HOLD = RunKind.BATCH, RunKind.LOCK_HOLD
 SEQUENCES_FOLDER = "gui-sequences"
 """Subfolder of the data folder where batch files composed by the window are written."""
 
@@ -93,8 +115,8 @@ class Session(QObject):
         self.station = station
         self.own_station = own_station
         self.data_dir = Path(data_dir if data_dir is not None else self.config.lab.data_dir)
-        self.context: dict[str, Any] = {}
-        """What the runs so far established (laser, lock_point, lock, zeroing): engine context."""
+        self.lab = open_lab(loaded, station, data_dir=self.data_dir)
+        """The lab session every run of the window goes through (station not owned by it)."""
         self.last_run_dir: Path | None = None
         self.bridge = EventBridge()
         self._drain_timer = QTimer(self)
@@ -114,12 +136,18 @@ class Session(QObject):
         self._what: str | None = None
         self._pending_pause = False
         self._pending_abort: str | None = None
+        self._release_lock = False
         self._next: Callable[[], None] | None = None
         self._poll_busy = False
         self._closed = False
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kmor-gui-poll")
 
     # ------------------------------------------------------------------ state
+    @property
+    def context(self) -> dict[str, Any]:
+        """What the runs so far established (laser, lock_point, lock, zeroing): engine context."""
+        return self.lab.context
+
     @property
     def what(self) -> str | None:
         """"batch", "lock" or None (nothing running)."""
@@ -136,7 +164,7 @@ class Session(QObject):
         return self._what is not None
 
     @property
-    def state(self) -> str:
+    def state(self) -> SessionState:
         """idle, starting, running, paused, stopping (batch) or locking, locked (lock hold)."""
         if self._what is None:
             return STARTING if self._next is not None else IDLE
@@ -146,8 +174,8 @@ class Session(QObject):
         if engine.control.abort_reason is not None:
             return STOPPING
         if self._what == LOCK_HOLD:
-            return LOCKED if engine.state == "paused" else LOCKING
-        return PAUSED if engine.state == "paused" else RUNNING
+            return LOCKED if engine.state == RunState.PAUSED else LOCKING
+        return PAUSED if engine.state == RunState.PAUSED else RUNNING
 
     @property
     def engine(self) -> Engine | None:
@@ -199,7 +227,9 @@ class Session(QObject):
         self._start(LOCK_HOLD, self._run_hold, (lock, laser))
 
     def stop_lock_hold(self) -> None:
+        """End the lock hold and release the lock (a batch started instead keeps it)."""
         if self._what == LOCK_HOLD:
+            self._release_lock = True
             self.abort("lock released")
 
     def _after_hold(self, start: Callable[[], None], what: str) -> None:
@@ -216,6 +246,7 @@ class Session(QObject):
             self._engine = None
             self._pending_pause = False
             self._pending_abort = None
+            self._release_lock = False
         self._thread = threading.Thread(target=target, args=args, name=f"kmor-gui-{what}", daemon=True)
         self._thread.start()
         self.run_started.emit(what)
@@ -264,49 +295,35 @@ class Session(QObject):
         report = RunReport(BATCH, "failed", "did not start")
         with self._instruments:
             try:
-                result = run_batch(path, self.loaded, resume_dir=resume_dir, progress=self.bridge,
-                                   station=self.station, data_dir=self.data_dir,
-                                   engine_ready=self._engine_ready)
+                result = self.lab.run_batch(path, resume_dir=resume_dir, progress=self.bridge,
+                                            engine_ready=self._engine_ready)
                 report = RunReport(BATCH, result.status, result.message, result.run_dir, list(result.scans))
             except ConfigError as exc:
                 report = RunReport(BATCH, "failed", str(exc), self._run_dir())
             except Exception as exc:  # noqa: BLE001 - reported in the window, never lost
                 log.exception("the run failed")
                 report = RunReport(BATCH, "failed", f"{type(exc).__name__}: {exc}", self._run_dir())
-            finally:
-                self._keep_context()
         self._done.emit(report)
 
     def _run_hold(self, lock: LockParams, laser: LaserSetupParams | None) -> None:
         report = RunReport(LOCK_HOLD, "failed", "did not start")
         with self._instruments:
-            bus = EventBus()
-            bus.subscribe(self.bridge, name="window")
-            engine = Engine(self.station, recorder=MemoryRecorder(keep_rows=False), bus=bus,
-                            kmor_version=kmor.__version__)
-            engine.context.update(self.context)
-            self._engine_ready(engine)
             try:
-                outcome = engine.run(lambda e: hold_lock(e, lock, laser), message="laser lock held by the window")
+                outcome = self.lab.run(lambda e: hold_lock(e, lock, laser), message="laser lock held by the window",
+                                       progress=self.bridge, engine_ready=self._engine_ready)
                 report = RunReport(LOCK_HOLD, outcome.status, outcome.message)
             except Exception as exc:  # noqa: BLE001
                 log.error("laser lock: %s", exc)
                 report = RunReport(LOCK_HOLD, "failed", f"{type(exc).__name__}: {exc}")
             finally:
-                bus.close()
-                self._keep_context()
+                if self._release_lock:
+                    self.lab.release_lock()
         self._done.emit(report)
 
     def _run_dir(self) -> Path | None:
         engine = self._engine
         run_dir = getattr(getattr(engine, "recorder", None), "run_dir", None)
         return Path(run_dir) if run_dir is not None else None
-
-    def _keep_context(self) -> None:
-        """Add what the run established (a batch without a lock step keeps the earlier lock)."""
-        engine = self._engine
-        if engine is not None:
-            self.context = {**self.context, **engine.context}
 
     # ------------------------------------------------------------------ GUI thread slots
     def _schedule_drain(self) -> None:
@@ -379,6 +396,7 @@ class Session(QObject):
             if thread.is_alive():
                 log.error("the run did not stop within %.0f s", timeout_s)
         self._executor.shutdown(wait=True)
+        self.lab.close()   # the apparatus safe: rf off, coils ramped to zero
         if self.own_station:
             self.station.close()
         detach_log_handler(self._log_handler)
@@ -389,17 +407,3 @@ class _Skipped:
 
 
 _SKIPPED = _Skipped()
-
-
-def hold_lock(engine: Engine, lock: LockParams, laser: LaserSetupParams | None = None) -> dict[str, Any]:
-    """Plan: (set the laser up,) lock, then sit in the engine's pause state, where the servo keeps
-    running and a lost lock is re-acquired, until the run is aborted."""
-    prepare = getattr(engine.station, "prepare", None)
-    if callable(prepare):
-        prepare()
-    if laser is not None:
-        setup_laser(engine, laser)
-    record = acquire_lock(engine, lock)
-    engine.pause()
-    engine.checkpoint()
-    return record

@@ -9,14 +9,16 @@ hardware is touched, and expanded into jobs (one scan each for measurement steps
     light_powers_uW = [2.0, 4.0, 6.0]
     field_range_uG = 100.0
 
-Step kinds: laser, lock, lock_point_search, zeroing, bscan, bscan_series (one B scan per light
-power), rfscan, rf_grid (one rf scan per light power x rf power). Every error names the file and
-the dotted key (e.g. `steps[3].field_range_uG`).
+Step kinds (laser, lock, lock_point_search, zeroing, bscan, bscan_series, rfscan, rf_grid, hold,
+...) are the entries of the registry in kmor.sequences.steps, one file per kind: this module
+looks up a kind's parameter class, limit check, expansion and estimate there. Every error names
+the file and the dotted key (e.g. `steps[3].field_range_uG`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,14 +32,10 @@ from kmor.config.loader import (
     read_toml,
 )
 from kmor.config.schema import param
-from kmor.sequences import bscan, lockpoint, rfscan, zeroing
-from kmor.sequences.bscan import BScanParams
-from kmor.sequences.laser import LaserSetupParams
-from kmor.sequences.lock import LockParams
-from kmor.sequences.lockpoint import LockPointParams
-from kmor.sequences.rfscan import RfScanParams
-from kmor.sequences.wiring import wiring_problems
-from kmor.sequences.zeroing import ZeroingParams
+from kmor.sequences import steps as steps_registry
+from kmor.sequences.steps import LimitCheck
+from kmor.sequences.steps.bscan_series import BScanSeriesParams as BScanSeriesParams
+from kmor.sequences.steps.rf_grid import RfGridParams as RfGridParams
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,47 +55,10 @@ class BatchSection:
         return []
 
 
-@dataclass(frozen=True, kw_only=True)
-class BScanSeriesParams(BScanParams):
-    """One triangular B scan per light power (the power series for the Zeeman width)."""
-
-    light_powers_uW: list[float] = param(units="uW", min=0.0, max=1e6, doc="light powers, one scan each, in order")
-
-    def problems(self) -> list[tuple[str, str]]:
-        if not self.light_powers_uW:
-            return [("light_powers_uW", "give at least one light power")]
-        if any(p <= 0 for p in self.light_powers_uW):
-            return [("light_powers_uW", "every light power must be > 0 uW")]
-        if self.light_power_uW:
-            return [("light_power_uW", "not used in a series; give the powers in light_powers_uW")]
-        return super().problems()
-
-
-@dataclass(frozen=True, kw_only=True)
-class RfGridParams(RfScanParams):
-    """One rf scan per (light power, rf power): the grid for the hyperfine line's extrapolations."""
-
-    light_powers_uW: list[float] = param(units="uW", min=0.0, max=1e6, doc="light powers (outer loop)")
-    rf_powers_dBm: list[float] = param(units="dBm", min=-136.0, max=10.0, doc="rf powers (inner loop)")
-
-    def problems(self) -> list[tuple[str, str]]:
-        if not self.light_powers_uW:
-            return [("light_powers_uW", "give at least one light power")]
-        if any(p <= 0 for p in self.light_powers_uW):
-            return [("light_powers_uW", "every light power must be > 0 uW")]
-        if not self.rf_powers_dBm:
-            return [("rf_powers_dBm", "give at least one rf power")]
-        if self.light_power_uW:
-            return [("light_power_uW", "not used in a grid; give the powers in light_powers_uW")]
-        return super().problems()
-
-
-STEP_KINDS: dict[str, type] = {
-    "laser": LaserSetupParams, "lock": LockParams, "lock_point_search": LockPointParams,
-    "zeroing": ZeroingParams, "bscan": BScanParams, "bscan_series": BScanSeriesParams,
-    "rfscan": RfScanParams, "rf_grid": RfGridParams,
-}
-JOB_KINDS = ("laser", "lock", "lock_point_search", "zeroing", "bscan", "rfscan")
+STEP_KINDS: dict[str, type] = {name: kind.params for name, kind in steps_registry.all_kinds().items()}
+"""Parameter class of every step kind (from the registry, kmor.sequences.steps)."""
+JOB_KINDS = tuple(name for name, kind in steps_registry.all_kinds().items() if kind.is_job)
+"""Kinds that run as one queue job (the others expand into several jobs)."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +98,7 @@ class Batch:
     def summary(self) -> str:
         """Human description: steps, jobs, estimated duration, warnings."""
         lines = [f"{self.file}: valid batch '{self.section.name}', {len(self.steps)} steps, "
-                 f"{len(self.jobs)} jobs, {sum(j.kind in ('bscan', 'rfscan', 'zeroing', 'lock_point_search') for j in self.jobs)} scans"]
+                 f"{len(self.jobs)} jobs, {sum(steps_registry.get(j.kind).makes_scan for j in self.jobs)} scans"]
         for i, (kind, _) in enumerate(self.steps):
             jobs = [j for j in self.jobs if j.step == i]
             lines.append(f"  steps[{i}] {kind}: {len(jobs)} job(s), about {format_duration(sum(j.estimate_s for j in jobs))}")
@@ -204,11 +165,11 @@ def parse_batch(data: Mapping[str, Any], text: str, file: str, config: Any) -> B
         if kind not in STEP_KINDS:
             raise ConfigError(file, f"{key}.kind", f"must be one of {', '.join(repr(k) for k in STEP_KINDS)}; got {kind!r}")
         table = {k: v for k, v in raw.items() if k != "kind"}
-        params = build(STEP_KINDS[kind], table, file=file, key=key)
+        params: Any = build(STEP_KINDS[kind], table, file=file, key=key)
         check_limits(kind, params, config, file=file, key=key)
         steps.append((kind, params))
-    _refuse_too_many_jobs(steps, file)
     jobs = expand(steps, config)
+    _refuse_too_many_jobs(jobs, file)
     return Batch(file=file, text=text, section=section, steps=steps, jobs=jobs, warnings=_warnings(steps))
 
 
@@ -218,149 +179,55 @@ start) and at least one scan; the paper's batch has 22 jobs, and 10,000 scans ar
 time. Larger batches are split into several files (docs/decisions/0153)."""
 
 
-def _refuse_too_many_jobs(steps: list[tuple[str, Any]], file: str) -> None:
-    """ConfigError naming the limit and the largest step, counted before anything is expanded."""
-    counts = [len(p.light_powers_uW) if kind == "bscan_series"
-              else len(p.light_powers_uW) * len(p.rf_powers_dBm) if kind == "rf_grid" else 1
-              for kind, p in steps]
-    total = sum(counts)
-    if total > MAX_JOBS:
-        biggest = max(range(len(counts)), key=counts.__getitem__)
-        raise ConfigError(file, "steps", f"the batch expands to {total} jobs (steps[{biggest}] alone to "
-                                         f"{counts[biggest]}); a batch may have at most {MAX_JOBS}: split it "
+def _refuse_too_many_jobs(jobs: list[Job], file: str) -> None:
+    """ConfigError naming the limit and the largest step (before any queue file is written)."""
+    if len(jobs) > MAX_JOBS:
+        counts = Counter(job.step for job in jobs)
+        biggest, count = counts.most_common(1)[0]
+        raise ConfigError(file, "steps", f"the batch expands to {len(jobs)} jobs (steps[{biggest}] alone to "
+                                         f"{count}); a batch may have at most {MAX_JOBS}: split it "
                                          f"into several batch files")
 
 
 # --------------------------------------------------------------------------------------------
 def check_limits(kind: str, p: Any, config: Any, *, file: str, key: str) -> None:
-    """Refuse anything beyond the lab's limits or wiring, naming file and dotted key."""
-    limits = config.limits
-
-    def fail(field: str, message: str) -> None:
-        raise ConfigError(file, f"{key}.{field}", message)
-
-    def field_ok(field: str, value_uG: float, axis: str) -> None:
-        if abs(value_uG) > limits.max_field_uG:
-            fail(field, f"{abs(value_uG):g} uG exceeds the lab limit limits.max_field_uG = {limits.max_field_uG:g} uG")
-        coil = getattr(config.coils, axis)
-        if coil.drive == "daq_ao":
-            drive, limit, units, name = abs(value_uG / coil.calibration_uG_per_V), limits.max_coil_voltage_V, "V", "limits.max_coil_voltage_V"
-        else:
-            drive, limit, units, name = abs(value_uG / coil.calibration_uG_per_mA), limits.max_coil_current_mA, "mA", "limits.max_coil_current_mA"
-        if drive > limit:
-            fail(field, f"{abs(value_uG):g} uG on coil {axis} needs {drive:.4g} {units}, beyond {name} = {limit:g} {units}")
-
-    def light_ok(field: str, powers: list[float]) -> None:
-        for power in powers:
-            if power > limits.max_light_power_uW:
-                fail(field, f"{power:g} uW exceeds the lab limit limits.max_light_power_uW = {limits.max_light_power_uW:g} uW")
-            if power > 0 and not config.daq.attenuator_ao:
-                fail(field, "this lab has no attenuator (daq.attenuator_ao is empty), so the light power cannot be "
-                            "set; use 0 (leave it) and set the power by hand")
-
-    def rf_ok(field: str, levels: list[float]) -> None:
-        for level in levels:
-            if level > limits.max_rf_amplitude_dBm:
-                fail(field, f"{level:g} dBm exceeds the lab limit limits.max_rf_amplitude_dBm = {limits.max_rf_amplitude_dBm:g} dBm")
-
-    for field, message in wiring_problems(kind, p, config):
-        fail(field, message)
-    if kind in ("bscan", "bscan_series"):
-        field_ok("field_range_uG", p.field_range_uG, "bz")
-        if p.hardware_timed:
-            if config.coils.bz.drive != "daq_ao":
-                fail("hardware_timed", "needs the Bz coil on a DAQ output (coils.bz.drive = 'daq_ao')")
-            rate = p.step_uG * p.sweep_rate_hz / p.samples_per_point
-            if rate > limits.max_ramp_uG_per_s:
-                fail("sweep_rate_hz", f"steps of {p.step_uG:g} uG every {p.samples_per_point} samples at "
-                                      f"{p.sweep_rate_hz:g} Hz move the field at {rate:g} uG/s, beyond "
-                                      f"limits.max_ramp_uG_per_s = {limits.max_ramp_uG_per_s:g}")
-        light_ok("light_powers_uW" if kind == "bscan_series" else "light_power_uW",
-                 p.light_powers_uW if kind == "bscan_series" else [p.light_power_uW])
-    elif kind in ("rfscan", "rf_grid"):
-        field_ok("bz_uG", p.bz_uG, "bz")
-        light_ok("light_powers_uW" if kind == "rf_grid" else "light_power_uW",
-                 p.light_powers_uW if kind == "rf_grid" else [p.light_power_uW])
-        rf_ok("rf_powers_dBm" if kind == "rf_grid" else "rf_power_dBm",
-              p.rf_powers_dBm if kind == "rf_grid" else [p.rf_power_dBm])
-    elif kind == "lock_point_search":
-        field_ok("field_uG", p.field_uG, "bz")
-        light_ok("light_power_uW", [p.light_power_uW])
-    elif kind == "zeroing":
-        field_ok("bz_range_uG", p.bz_range_uG, "bz")
-        for axis in p.axes:
-            field_ok("span_uG", p.span_uG * 1.5 + 10.0, axis)
-        light_ok("light_power_uW", [p.light_power_uW])
-    elif kind == "lock":
-        if p.setpoint_from == "value" and abs(p.setpoint_V) > 10.0:
-            fail("setpoint_V", "must lie within the DAQ input range +-10 V")
+    """Refuse anything beyond the lab's limits or wiring, naming file and dotted key (the kind's
+    own check, kmor.sequences.steps.<kind>.check_limits)."""
+    steps_registry.get(kind).check_limits(p, LimitCheck(config, file=file, key=key))
 
 
 def expand(steps: list[tuple[str, Any]], config: Any) -> list[Job]:
-    """Steps -> jobs, each with its lab-time estimate."""
-    ramp = config.limits.max_ramp_uG_per_s
+    """Steps -> jobs, each with its lab-time estimate (ids s<step>-<k>-<job kind>)."""
     jobs: list[Job] = []
     for i, (kind, p) in enumerate(steps):
-        key = f"steps[{i}]"
-
-        def add(job_kind: str, label: str, params: Any, estimate: float, k: int = 0) -> None:
-            jobs.append(Job(id=f"s{i:02d}-{k:03d}-{job_kind}", step=i, key=key, kind=job_kind,
-                            label=label, params=params, estimate_s=estimate))
-
-        if kind == "laser":
-            add("laser", f"laser on {p.line}", p, p.settle_s + 5.0)
-        elif kind == "lock":
-            add("lock", "laser lock", p, 3.0 + p.capture_s)
-        elif kind == "lock_point_search":
-            add("lock_point_search", "lock-point search", p, lockpoint.estimate_s(p))
-        elif kind == "zeroing":
-            add("zeroing", "transverse-field zeroing", p, zeroing.estimate_s(p, ramp))
-        elif kind == "bscan":
-            add("bscan", f"bscan {p.light_power_uW:g} uW", p, bscan.estimate_s(p, ramp))
-        elif kind == "bscan_series":
-            base = _base(BScanParams, p)
-            for k, power in enumerate(p.light_powers_uW):
-                q = dataclasses.replace(base, light_power_uW=power)
-                add("bscan", f"bscan {power:g} uW", q, bscan.estimate_s(q, ramp), k)
-        elif kind == "rfscan":
-            add("rfscan", f"rf {p.light_power_uW:g} uW {p.rf_power_dBm:g} dBm", p, rfscan.estimate_s(p, ramp))
-        elif kind == "rf_grid":
-            base = _base(RfScanParams, p)
-            k = 0
-            for power in p.light_powers_uW:
-                for level in p.rf_powers_dBm:
-                    q = dataclasses.replace(base, light_power_uW=power, rf_power_dBm=level)
-                    add("rfscan", f"rf {power:g} uW {level:g} dBm", q, rfscan.estimate_s(q, ramp), k)
-                    k += 1
+        for k, (job_kind, label, params) in enumerate(steps_registry.get(kind).jobs(p)):
+            estimate = steps_registry.get(job_kind).estimate_s
+            assert estimate is not None
+            jobs.append(Job(id=f"s{i:02d}-{k:03d}-{job_kind}", step=i, key=f"steps[{i}]", kind=job_kind,
+                            label=label, params=params, estimate_s=estimate(params, config)))
     return jobs
-
-
-def _base(cls: type, p: Any) -> Any:
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in dataclasses.asdict(p).items() if k in names})
 
 
 def params_from_dict(kind: str, data: Mapping[str, Any]) -> Any:
     """A job's parameters back from their JSON form (queue file)."""
-    cls = {"laser": LaserSetupParams, "lock": LockParams, "lock_point_search": LockPointParams,
-           "zeroing": ZeroingParams, "bscan": BScanParams, "rfscan": RfScanParams}[kind]
-    return cls(**data)
+    if kind not in JOB_KINDS:
+        raise KeyError(kind)
+    return steps_registry.get(kind).params(**data)
 
 
 def _warnings(steps: list[tuple[str, Any]]) -> list[str]:
     warnings = []
     locked = False
     laser = False
-    for i, (kind, p) in enumerate(steps):
-        if kind == "laser":
+    for i, (kind, _) in enumerate(steps):
+        entry = steps_registry.get(kind)
+        if entry.turns_laser_on:
             laser = True
-        if kind == "lock":
-            locked = True
-        if kind == "lock_point_search":
-            locked = False
-        if kind in ("bscan", "bscan_series", "rfscan", "rf_grid", "zeroing") and not locked:
+        if entry.locks is not None:
+            locked = entry.locks
+        if entry.needs_lock and not locked:
             warnings.append(f"steps[{i}] ({kind}) runs with the laser unlocked (no lock step before it)")
-        if kind in ("lock", "lock_point_search") and not laser:
+        if entry.needs_laser and not laser:
             warnings.append(f"steps[{i}] ({kind}) comes before any laser step: the laser must already be on")
             laser = True
     return warnings

@@ -11,9 +11,10 @@ standard errors, sensitivity, light power, lock error, time, sweep tag.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +22,10 @@ from kmor.config.schema import param
 from kmor.sequences.common import (FILTER_SLOPES, LOCK_COLUMNS, autorange, configure_lockin,
                                    lock_columns, next_sensitivity_up, read_averaged, result_array,
                                    set_light, settle_time_s_for)
+from kmor.sequences.errors import LockinOverload
+
+if TYPE_CHECKING:
+    from kmor.sequences.engine import Engine
 
 DIRECTIONS = ("down", "up")
 READOUTS = ("points", "lockin_buffer")
@@ -129,7 +134,7 @@ def columns(drive_units: str) -> dict[str, Any]:
             "sensitivity_V": "V", "light_power_uW": "uW", **LOCK_COLUMNS, "time_s": "s"}
 
 
-def run_bscan(engine: Any, p: BScanParams, *, label: str = "") -> dict[str, Any]:
+def run_bscan(engine: Engine, p: BScanParams, *, label: str = "") -> dict[str, Any]:
     """Record one triangular B scan; returns a summary (scan file, points, light power)."""
     st = engine.station
     coils, li = st.coils, st.lockin_polarimeter
@@ -141,7 +146,7 @@ def run_bscan(engine: Any, p: BScanParams, *, label: str = "") -> dict[str, Any]
         sensitivity = float(li.sensitivity_V)
     else:
         sensitivity = autorange(engine, li, settle_s,
-                                [lambda b=b: coils.set_field_uG("bz", b) for b in _preview_fields(p)])
+                                [functools.partial(coils.set_field_uG, "bz", b) for b in _preview_fields(p)])
     points = scan_points(p)
     parameters = {"sequence": "bscan", **dataclasses.asdict(p), "light_power_start_uW": light_uW,
                   "transverse_uG": {a: coils.field_uG(a) for a in ("bx", "by")},
@@ -175,18 +180,18 @@ def run_bscan(engine: Any, p: BScanParams, *, label: str = "") -> dict[str, Any]
             index = 0
             for direction in p.directions:
                 fields = [b for d, b in points if d == direction]
-                rows = scan.block(lambda i=index, d=direction, f=fields: _timed_sweep(engine, p, i, d, f, state))
+                rows = scan.block(functools.partial(_timed_sweep, engine, p, index, direction, fields, state))
                 index += len(rows)
         else:
             for index, (sweep, field) in enumerate(points):
-                scan.point(lambda i=index, s=sweep, b=field: measure(i, s, b))
+                scan.point(functools.partial(measure, index, sweep, field))
         coils.set_field_uG("bz", 0.0)
         summary = {"scan": scan.path, "points": scan.n_points, "light_power_uW": light_uW}
         scan.write_array("result_json", result_array(summary), "")
     return summary
 
 
-def _timed_sweep(engine: Any, p: BScanParams, first_index: int, sweep: str, fields: list[float],
+def _timed_sweep(engine: Engine, p: BScanParams, first_index: int, sweep: str, fields: list[float],
                  state: dict[str, Any]) -> list[dict[str, Any]]:
     """One sweep as a DAQ waveform on the Bz coil output (each field held samples_per_point
     samples), sampling the polarimeter CH1, the light monitor and the lock error on the same clock.
@@ -213,7 +218,7 @@ def _timed_sweep(engine: Any, p: BScanParams, first_index: int, sweep: str, fiel
         from kmor.sequences.common import next_sensitivity_up
         coarser = next_sensitivity_up(state["sensitivity"])
         if coarser is None:
-            raise OverflowError("polarimeter lock-in overloaded at 1 V during a hardware-timed sweep")
+            raise LockinOverload("polarimeter lock-in overloaded at 1 V during a hardware-timed sweep")
         state["sensitivity"] = coarser
         li.sensitivity_V = coarser
         st.coils.set_field_uG("bz", fields[0])
@@ -260,7 +265,7 @@ def _buffer_problems(p: BScanParams) -> list[tuple[str, str]]:
     return []
 
 
-def _buffered_sweep(engine: Any, p: BScanParams, first_index: int, sweep: str, fields: list[float],
+def _buffered_sweep(engine: Engine, p: BScanParams, first_index: int, sweep: str, fields: list[float],
                     state: dict[str, Any], settle_s: float) -> list[dict[str, Any]]:
     """One sweep with the lock-in's buffer storing X (CH1) and Y (CH2) at buffer_rate_hz while
     the coils step; per field the samples after the settle are averaged. Sample k was taken at
@@ -289,7 +294,7 @@ def _buffered_sweep(engine: Any, p: BScanParams, first_index: int, sweep: str, f
             break
         coarser = next_sensitivity_up(state["sensitivity"])
         if coarser is None:
-            raise OverflowError("polarimeter lock-in overloaded at 1 V during a buffered sweep")
+            raise LockinOverload("polarimeter lock-in overloaded at 1 V during a buffered sweep")
         state["sensitivity"] = coarser
         li.sensitivity_V = coarser
     x, y = li.read_buffer(1), li.read_buffer(2)

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.special import gammaincinv
 
-SENSITIVITIES_V = tuple(float(f"{m}e{e}") for e in range(-9, 1) for m in (1, 2, 5))[1:-2]
-"""SR830 full-scale sensitivities, 2 nV .. 1 V in 1-2-5 steps."""
-FILTER_SLOPES = (6, 12, 18, 24)
+from kmor.drivers.sr830 import SENSITIVITIES_V as SENSITIVITIES_V
+from kmor.drivers.sr830 import SLOPES_DB_PER_OCT
+from kmor.drivers.sr830 import settle_time_s_for as settle_time_s_for
+from kmor.sequences.errors import LockinOverload
+
+if TYPE_CHECKING:
+    from kmor.sequences.engine import Engine
+
+# The SR830's code tables and its settling-time formula live once, in kmor.drivers.sr830 (data
+# and a pure function, not the driver class): re-exported here for the sequences.
+FILTER_SLOPES = tuple(SLOPES_DB_PER_OCT)
+"""SR830 output filter slopes (dB/oct)."""
 OVERLOAD_FRACTION = 0.98
 AUTORANGE_HEADROOM = 2.5
 MAX_RANGE_CHANGES = 6
-
-assert SENSITIVITIES_V[0] == 2e-9 and SENSITIVITIES_V[-1] == 1.0 and len(SENSITIVITIES_V) == 27
-
-
-def settle_time_s_for(time_constant_s: float, slope_dB_per_oct: int, fraction: float = 0.99) -> float:
-    """Time for a lock-in output filter (slope/6 identical poles) to reach `fraction` of a step
-    (10 tau at 24 dB/oct, 4.6 tau at 6 dB/oct for 99 %): for estimates without an instrument."""
-    return float(gammaincinv(slope_dB_per_oct // 6, fraction)) * time_constant_s
 
 
 def sensitivity_for(max_abs_V: float, headroom: float = AUTORANGE_HEADROOM) -> float:
@@ -52,7 +52,7 @@ def configure_lockin(lockin: Any, *, time_constant_s: float, slope_dB_per_oct: i
     return float(lockin.settle_time_s(0.99))
 
 
-def autorange(engine: Any, lockin: Any, settle_s: float,
+def autorange(engine: Engine, lockin: Any, settle_s: float,
               conditions: Sequence[Callable[[], None]]) -> float:
     """Choose the lock-in sensitivity from a preview: each of `conditions` sets up the apparatus
     (e.g. a field), the output settles and |X|, |Y| are read; the smallest sensitivity holding
@@ -74,21 +74,21 @@ def autorange(engine: Any, lockin: Any, settle_s: float,
     return float(lockin.sensitivity_V)
 
 
-def read_averaged(engine: Any, lockin: Any, settle_s: float, averages: int, spacing_s: float,
+def read_averaged(engine: Engine, lockin: Any, settle_s: float, averages: int, spacing_s: float,
                   sensitivity_V: float) -> tuple[dict[str, float], float]:
     """Read X and Y `averages` times `spacing_s` apart, ranging up (and re-settling) on overload.
 
-    Returns ({"x_V", "y_V", "x_err_V", "y_err_V", "time_s"}, sensitivity used). On OverflowError
+    Returns ({"x_V", "y_V", "x_err_V", "y_err_V", "time_s"}, sensitivity used). On LockinOverload
     (overloaded at 1 V) the lock-in is put back at `sensitivity_V`, so a re-taken point starts from
     the setting the caller knows."""
     try:
         return _read_ranging_up(engine, lockin, settle_s, averages, spacing_s, sensitivity_V)
-    except OverflowError:
+    except LockinOverload:
         lockin.sensitivity_V = sensitivity_V
         raise
 
 
-def _read_ranging_up(engine: Any, lockin: Any, settle_s: float, averages: int, spacing_s: float,
+def _read_ranging_up(engine: Engine, lockin: Any, settle_s: float, averages: int, spacing_s: float,
                      sensitivity_V: float) -> tuple[dict[str, float], float]:
     for _ in range(MAX_RANGE_CHANGES + 1):
         lockin.status()  # clears bits left from before the settle
@@ -107,12 +107,12 @@ def _read_ranging_up(engine: Any, lockin: Any, settle_s: float, averages: int, s
                     "y_err_V": _sem(ys), "time_s": 0.5 * (t0 + t1)}, sensitivity_V
         coarser = next_sensitivity_up(sensitivity_V)
         if coarser is None:
-            raise OverflowError(f"lock-in overloaded at its coarsest sensitivity (1 V): |X|,|Y| up "
+            raise LockinOverload(f"lock-in overloaded at its coarsest sensitivity (1 V): |X|,|Y| up "
                                 f"to {largest:.3g} V")
         sensitivity_V = coarser
         lockin.sensitivity_V = sensitivity_V
         engine.wait(settle_s)
-    raise OverflowError("lock-in kept overloading while ranging up")
+    raise LockinOverload("lock-in kept overloading while ranging up")
 
 
 def _sem(values: np.ndarray) -> float:
@@ -120,7 +120,7 @@ def _sem(values: np.ndarray) -> float:
     return float(values.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
 
 
-def set_light(engine: Any, power_uW: float, settle_s: float = 0.1) -> float:
+def set_light(engine: Engine, power_uW: float, settle_s: float = 0.1) -> float:
     """Set the light into the cell (uW) through the attenuator unless `power_uW` is 0 (leave it);
     returns the monitor reading (uW)."""
     st = engine.station
@@ -130,7 +130,7 @@ def set_light(engine: Any, power_uW: float, settle_s: float = 0.1) -> float:
     return float(st.light_power_uW())
 
 
-def lock_columns(engine: Any) -> dict[str, Any]:
+def lock_columns(engine: Engine) -> dict[str, Any]:
     """Per-point lock record: last error, rms and max |error| since the previous point (V), and
     whether the servo was running and in lock."""
     servo = engine.servo

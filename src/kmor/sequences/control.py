@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import threading
 
-IDLE = "idle"
-RUNNING = "running"
-PAUSED = "paused"
-FINISHED = "finished"
+from kmor.sequences.states import RunState, check_transition
+
+IDLE, RUNNING, PAUSED, FINISHED = RunState.IDLE, RunState.RUNNING, RunState.PAUSED, RunState.FINISHED
 
 
 class RunControl:
@@ -20,12 +19,12 @@ class RunControl:
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._state = IDLE
+        self._state: RunState = IDLE
         self._pause_requested = False
         self._abort_reason: str | None = None
 
     @property
-    def state(self) -> str:
+    def state(self) -> RunState:
         """"idle", "running", "paused" or "finished"."""
         with self._cond:
             return self._state
@@ -68,13 +67,17 @@ class RunControl:
             if self._pause_requested and self._abort_reason is None:
                 self._cond.wait(timeout_s)
 
-    def _set_state(self, state: str) -> None:
+    def enter(self, state: RunState) -> None:
+        """Change the state (the engine's acquisition thread only); RUN_TRANSITIONS says which
+        changes are allowed."""
         with self._cond:
+            check_transition(self._state, state)
             self._state = state
             self._cond.notify_all()
 
-    def _reset(self) -> None:
+    def start(self) -> None:
+        """A new run: forget earlier requests, state "running"."""
         with self._cond:
             self._pause_requested = False
             self._abort_reason = None
-            self._state = IDLE
+        self.enter(RUNNING)

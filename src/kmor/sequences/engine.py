@@ -20,21 +20,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kmor.drivers.errors import InstrumentError
 from kmor.sequences import events as ev
 from kmor.sequences.control import FINISHED, PAUSED, RUNNING, RunControl
-from kmor.sequences.errors import Aborted, SequenceError, SuspendRequested
+from kmor.sequences.errors import Aborted, LockinOverload, SequenceError, SuspendRequested
 from kmor.sequences.events import Event, EventBus
 from kmor.sequences.protocols import Station
 from kmor.sequences.recorder import MemoryRecorder, Recorder, ScanRecord
+from kmor.sequences.states import RunState, RunStatus
 
 log = logging.getLogger("kmor.sequences.engine")
 
@@ -47,11 +47,19 @@ class Servo(Protocol):
 
     period_s: float
     next_step_s: float
+    last_step_s: float
+    setpoint_V: float
+    control_V: float
+    last_error_V: float
 
     def step(self, now_s: float) -> None: ...
 
     @property
     def lost(self) -> bool: ...
+
+    def lost_reason(self) -> str: ...
+
+    def take_stats(self) -> tuple[float, float]: ...
 
 
 class Suspender(Protocol):
@@ -130,40 +138,51 @@ class Engine:
         self.control.abort(reason)
 
     @property
-    def state(self) -> str:
+    def state(self) -> RunState:
         """"idle", "running", "paused" or "finished"."""
         return self.control.state
 
+    @property
+    def current_scan(self) -> ScanHandle | None:
+        """The scan open now, if any."""
+        return self._scan
+
     # ------------------------------------------------------------------ running
-    def run(self, plan: Callable[[Engine], Any], *, message: str = "") -> RunOutcome:
+    def run(self, plan: Callable[[Engine], Any], *, message: str = "",
+            keep_state: bool = False) -> RunOutcome:
         """Run `plan(self)` in this thread. Returns RunOutcome("complete"|"aborted"); other
-        exceptions propagate after the ERROR event. Every exit makes the station safe."""
+        exceptions propagate after the ERROR event. Every exit makes the station safe, except a
+        complete or aborted run with `keep_state` (a lab session between runs): then the rf goes
+        off and Bz to zero, and the lock servo, Bx, By and the light stay as the plan left them."""
         self._thread = threading.current_thread()
-        self.control._reset()
-        self.control._set_state(RUNNING)
+        self.control.start()
         self.outcome = None
-        status, text = "failed", ""
+        status, text = RunStatus.FAILED, ""
+        ended_normally = False   # returned or aborted on request: not a failure or an interrupt
         try:
             self.publish(ev.RUN_STARTED, message=message)
             result = plan(self)
-            status = "complete"
+            status, ended_normally = RunStatus.COMPLETE, True
             self.outcome = RunOutcome(status, "", result)
             return self.outcome
         except Aborted as exc:
-            status, text = "aborted", str(exc)
+            status, text, ended_normally = RunStatus.ABORTED, str(exc), True
             self.outcome = RunOutcome(status, text)
             return self.outcome
         except (KeyboardInterrupt, SystemExit) as exc:
-            status, text = "aborted", f"interrupted ({type(exc).__name__})"
+            status, text = RunStatus.ABORTED, f"interrupted ({type(exc).__name__})"
             raise
         except BaseException as exc:
-            status, text = "failed", f"{type(exc).__name__}: {exc}"
+            status, text = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
             self._publish_quietly(ev.ERROR, message=text)
             raise
         finally:
-            self.servo = None
-            self._make_safe()
-            self.control._set_state(FINISHED)
+            if keep_state and ended_normally:
+                self._between_runs()
+            else:
+                self.servo = None
+                self._make_safe()
+            self.control.enter(FINISHED)
             self._publish_quietly(ev.FINISHED, status=status, message=text)
 
     def start(self, plan: Callable[[Engine], Any], *, message: str = "") -> threading.Thread:
@@ -189,6 +208,16 @@ class Engine:
             log.exception("station.make_safe() failed")
         finally:
             self._making_safe = False
+
+    def _between_runs(self) -> None:
+        """End of a run in a lab session: rf off and Bz back to zero; lock, Bx, By, light kept."""
+        try:
+            self.station.rf.rf_on = False
+            self.station.coils.set_field_uG("bz", 0.0)
+        except Exception:  # noqa: BLE001 - a failure here must not hide the outcome: make it safe
+            log.exception("rf off / Bz to zero after the run failed; making the apparatus safe")
+            self.servo = None
+            self._make_safe()
 
     @contextlib.contextmanager
     def signals_stop_at_point_boundary(self) -> Iterator[None]:
@@ -281,22 +310,65 @@ class Engine:
         if not self.control.pause_requested:
             return
         start_s = self.now_s()
-        self.control._set_state(PAUSED)
+        self.control.enter(PAUSED)
         self.publish(ev.PAUSED, message="paused")
         while self.control.pause_requested and self.control.abort_reason is None:
             self.idle()
-            reason = self._tripped()
+            reason = self.tripped()
             if reason is not None:  # e.g. the lock was lost while paused: recover now
                 suspender, text = reason
                 suspender.recover(self, text)
-        self.control._set_state(RUNNING)
+        self.control.enter(RUNNING)
         end_s = self.now_s()
         if self._scan is not None:
             self._scan.record.add_suspension(start_s, end_s, "paused by the operator")
         self.publish(ev.UNPAUSED, message="resumed after pause", info={"paused_s": end_s - start_s})
         self.check_abort()
 
-    def _tripped(self) -> tuple[Suspender, str] | None:
+    def measure(self, measure: Callable[[], Any], *, what: str = "point") -> Any:
+        """`measure()` at a point boundary, re-taken (at most 10 times) after a suspension: if a
+        suspender tripped before or during it, or it raised an error a suspender handles, the
+        result is discarded, the engine suspends and recovers, and `measure` runs again."""
+        last_reason = ""
+        for _ in range(MAX_RETAKES_PER_POINT + 1):
+            self.checkpoint()
+            tripped = self.tripped()
+            if tripped is not None:
+                self.suspend(*tripped)
+                last_reason = tripped[1]
+                continue
+            try:
+                self._in_point = True
+                result = measure()
+                self._raise_if_tripped()
+            except SuspendRequested as exc:
+                self._in_point = False
+                self.suspend(exc.suspender, exc.reason)  # type: ignore[arg-type]
+                last_reason = exc.reason
+                continue
+            except (InstrumentError, LockinOverload) as exc:
+                self._in_point = False
+                handler = self._handler_for(exc)
+                if handler is None:
+                    raise
+                self.suspend(*handler)
+                last_reason = handler[1]
+                continue
+            finally:
+                self._in_point = False
+            return result
+        raise SequenceError(f"{what} could not be measured after {MAX_RETAKES_PER_POINT} re-takes; "
+                            f"last reason: {last_reason}")
+
+    def recover_if_tripped(self) -> None:
+        """Outside a scan (e.g. a wait with the lock held): if a suspender's condition holds
+        (the lock was lost), suspend and recover now."""
+        tripped = self.tripped()
+        if tripped is not None:
+            self.suspend(*tripped)
+
+    def tripped(self) -> tuple[Suspender, str] | None:
+        """The first suspender whose condition holds now, with its reason, or None."""
         for suspender in self.suspenders:
             reason = suspender.check(self)
             if reason is not None:
@@ -304,7 +376,7 @@ class Engine:
         return None
 
     def _raise_if_tripped(self) -> None:
-        tripped = self._tripped()
+        tripped = self.tripped()
         if tripped is not None:
             raise SuspendRequested(*tripped)
 
@@ -406,50 +478,20 @@ class ScanHandle:
         the last point (lock lost) is recovered first. If a suspender trips during the
         measurement or `measure` raises an error a suspender handles, the row is discarded, the
         scan suspends, and the point is measured again (at most 10 times)."""
-        row = self._measure(measure)
+        row: Mapping[str, Any] = self._measure(measure)
         self._acknowledge(row)
         return row
 
-    def block(self, measure: Callable[[], list[Mapping[str, Any]]]) -> list[Mapping[str, Any]]:
+    def block(self, measure: Callable[[], Sequence[Mapping[str, Any]]]) -> Sequence[Mapping[str, Any]]:
         """Like `point`, for a block of rows measured together (a hardware-timed sweep): the
         whole block is re-taken after a suspension, then every row is recorded."""
-        rows = self._measure(measure)
+        rows: Sequence[Mapping[str, Any]] = self._measure(measure)
         for row in rows:
             self._acknowledge(row)
         return rows
 
     def _measure(self, measure: Callable[[], Any]) -> Any:
-        engine = self.engine
-        last_reason = ""
-        for _ in range(MAX_RETAKES_PER_POINT + 1):
-            engine.checkpoint()
-            tripped = engine._tripped()
-            if tripped is not None:
-                engine.suspend(*tripped)
-                last_reason = tripped[1]
-                continue
-            try:
-                engine._in_point = True
-                result = measure()
-                engine._raise_if_tripped()
-            except SuspendRequested as exc:
-                engine._in_point = False
-                engine.suspend(exc.suspender, exc.reason)  # type: ignore[arg-type]
-                last_reason = exc.reason
-                continue
-            except (InstrumentError, OverflowError) as exc:
-                engine._in_point = False
-                handler = engine._handler_for(exc)
-                if handler is None:
-                    raise
-                engine.suspend(*handler)
-                last_reason = handler[1]
-                continue
-            finally:
-                engine._in_point = False
-            return result
-        raise SequenceError(f"{self.label}: point {self.n_points + 1} could not be measured after "
-                            f"{MAX_RETAKES_PER_POINT} re-takes; last reason: {last_reason}")
+        return self.engine.measure(measure, what=f"{self.label}: point {self.n_points + 1}")
 
     def _acknowledge(self, row: Mapping[str, Any]) -> None:
         self.record.append(row)
@@ -462,15 +504,6 @@ class ScanHandle:
                     attrs: Mapping[str, Any] | None = None) -> None:
         """Store a whole array in the scan (e.g. the average over rf repeats)."""
         self.record.write_array(name, data, units, attrs)
-
-
-def finite_or_nan(value: Any) -> float:
-    """`value` as a float, NaN if it is not a finite number (for optional columns)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return number if math.isfinite(number) else math.nan
 
 
 def _close_record(record: ScanRecord, status: str, message: str) -> None:

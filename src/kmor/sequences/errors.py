@@ -28,3 +28,9 @@ class SuspendRequested(BaseException):
         super().__init__(reason)
         self.suspender = suspender
         self.reason = reason
+
+
+class LockinOverload(SequenceError):
+    """A lock-in's input or output overloaded and ranging up did not help (e.g. already at its
+    coarsest sensitivity). Its own type so that a real arithmetic OverflowError is never taken
+    for an overload and re-taken."""

@@ -25,25 +25,45 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 log = logging.getLogger("kmor.sequences.events")
 
-RUN_STARTED = "run_started"
-STEP_STARTED = "step_started"
-SCAN_STARTED = "scan_started"
-POINT = "point"
-SCAN_FINISHED = "scan_finished"
-STEP_FINISHED = "step_finished"
-SUSPENDED = "suspended"
-RESUMED = "resumed"
-PAUSED = "paused"
-UNPAUSED = "unpaused"
-LOCK = "lock"            # lock acquired / released / re-acquired (message says which)
-FINISHED = "finished"    # the run ended: message is "complete", "aborted" or "failed"
-ERROR = "error"
-KINDS = (RUN_STARTED, STEP_STARTED, SCAN_STARTED, POINT, SCAN_FINISHED, STEP_FINISHED, SUSPENDED,
-         RESUMED, PAUSED, UNPAUSED, LOCK, FINISHED, ERROR)
+
+
+class EventKind(StrEnum):
+    """What an event reports (its `kind`; the values are the strings subscribers see)."""
+
+    RUN_STARTED = "run_started"
+    STEP_STARTED = "step_started"
+    SCAN_STARTED = "scan_started"
+    POINT = "point"
+    SCAN_FINISHED = "scan_finished"
+    STEP_FINISHED = "step_finished"
+    SUSPENDED = "suspended"
+    RESUMED = "resumed"
+    PAUSED = "paused"
+    UNPAUSED = "unpaused"
+    LOCK = "lock"            # lock acquired / released / re-acquired (message says which)
+    FINISHED = "finished"    # the run ended: status is "complete", "aborted" or "failed"
+    ERROR = "error"
+
+
+RUN_STARTED = EventKind.RUN_STARTED
+STEP_STARTED = EventKind.STEP_STARTED
+SCAN_STARTED = EventKind.SCAN_STARTED
+POINT = EventKind.POINT
+SCAN_FINISHED = EventKind.SCAN_FINISHED
+STEP_FINISHED = EventKind.STEP_FINISHED
+SUSPENDED = EventKind.SUSPENDED
+RESUMED = EventKind.RESUMED
+PAUSED = EventKind.PAUSED
+UNPAUSED = EventKind.UNPAUSED
+LOCK = EventKind.LOCK
+FINISHED = EventKind.FINISHED
+ERROR = EventKind.ERROR
+KINDS = tuple(EventKind)
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kmor.config.schema import param
+
+if TYPE_CHECKING:
+    from kmor.sequences.engine import Engine
 
 LINE_WAVELENGTH_NM = {"D1": 770.108385, "D2": 766.700922}
 """Vacuum wavelengths of the 39K D lines (Tiecke)."""
@@ -23,7 +26,7 @@ class LaserSetupParams:
     settle_s: float = param(1.0, units="s", min=0.0, max=3600.0, doc="wait after tuning (diode temperature)")
 
 
-def setup_laser(engine: Any, p: LaserSetupParams) -> dict[str, Any]:
+def setup_laser(engine: Engine, p: LaserSetupParams) -> dict[str, Any]:
     """Emission on at `current_mA`, wavelength of `line` (waiting for the motor), piezo set,
     track mode off, control input at 0 V. Stores and returns the record in context["laser"]."""
     st = engine.station

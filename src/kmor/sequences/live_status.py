@@ -188,7 +188,7 @@ class LiveStatus:
                 columns[name] = [None] * scan["n_points"]
             columns[name].append(_cell(row[name]))
         scan["n_points"] += 1
-        for name, values in columns.items():   # a column missing from this row
+        for values in columns.values():   # a column missing from this row
             if len(values) < scan["n_points"]:
                 values.append(None)
         if "freq_counter_hz" in row and _number(row["freq_counter_hz"]) is not None:

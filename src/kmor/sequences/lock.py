@@ -21,17 +21,21 @@ import dataclasses
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kmor.config.schema import param
 from kmor.sequences import events as ev
+from kmor.sequences.common import FILTER_SLOPES
 from kmor.sequences.errors import LockFailed
+from kmor.sequences.laser import LaserSetupParams, setup_laser
+
+if TYPE_CHECKING:
+    from kmor.sequences.engine import Engine
 
 log = logging.getLogger("kmor.sequences.lock")
 
-FILTER_SLOPES = (6, 12, 18, 24)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,7 +173,7 @@ class LockServo:
 
 
 # ---------------------------------------------------------------------------------------------
-def configure_reference_lockin(engine: Any, p: LockParams) -> float:
+def configure_reference_lockin(engine: Engine, p: LockParams) -> float:
     """Set the 2f lock-in; returns its settling time (s, 99 %)."""
     li = engine.station.lockin_reference
     li.harmonic = p.harmonic
@@ -179,7 +183,7 @@ def configure_reference_lockin(engine: Any, p: LockParams) -> float:
     return float(li.settle_time_s(0.99))
 
 
-def read_error_V(engine: Any, n: int, spacing_s: float) -> float:
+def read_error_V(engine: Engine, n: int, spacing_s: float) -> float:
     """Mean of `n` readings of the lock error input (V), `spacing_s` apart."""
     st = engine.station
     values = []
@@ -190,7 +194,7 @@ def read_error_V(engine: Any, n: int, spacing_s: float) -> float:
     return float(np.mean(values))
 
 
-def acquire_lock(engine: Any, p: LockParams) -> dict[str, Any]:
+def acquire_lock(engine: Engine, p: LockParams) -> dict[str, Any]:
     """Lock the laser: configure the 2f lock-in, go to the piezo setting, measure the error
     slopes, engage the servo and wait for capture (falling back to a piezo search).
 
@@ -221,18 +225,17 @@ def acquire_lock(engine: Any, p: LockParams) -> dict[str, Any]:
         engine.publish(ev.LOCK, message="locked", info=_lock_info(record))
         return record
     log.warning("lock did not capture at piezo %.3f %%; searching", piezo)
-    relock(engine)
-    return engine.context["lock"]
+    return relock(engine)
 
 
-def restore_lock(engine: Any, record: dict[str, Any]) -> dict[str, Any]:
+def restore_lock(engine: Engine, record: dict[str, Any]) -> dict[str, Any]:
     """Lock again at a saved lock record (after `--resume`): same piezo and set level."""
     p = dataclasses.replace(LockParams(**record["params"]), piezo_pct=record["piezo_pct"],
                             setpoint_from="value", setpoint_V=record["setpoint_V"])
     return acquire_lock(engine, p)
 
 
-def relock(engine: Any) -> dict[str, Any]:
+def relock(engine: Engine) -> dict[str, Any]:
     """Re-acquire the lock after a loss: piezo search around the last lock point, then engage.
 
     Raises LockFailed after `max_relock_attempts` (each attempt widens the search by half)."""
@@ -264,7 +267,7 @@ def relock(engine: Any) -> dict[str, Any]:
                      f"(set level {record['setpoint_V']:.4g} V near piezo {record['piezo_pct']:.3f} %)")
 
 
-def release_lock(engine: Any) -> None:
+def release_lock(engine: Engine) -> None:
     """Stop servoing; the control input goes back to 0 V."""
     engine.release()
     st = engine.station
@@ -275,7 +278,7 @@ def _lock_info(record: dict[str, Any]) -> dict[str, Any]:
     return {k: record[k] for k in ("setpoint_V", "piezo_pct", "slope_V_per_V")}
 
 
-def _slope(engine: Any, apply: Any, center: float, delta: float, settle_s: float,
+def _slope(engine: Engine, apply: Any, center: float, delta: float, settle_s: float,
            p: LockParams) -> float:
     """d(error)/d(input) from readings at center +- delta; leaves the input at center."""
     readings = []
@@ -288,7 +291,7 @@ def _slope(engine: Any, apply: Any, center: float, delta: float, settle_s: float
     return (readings[0] - readings[1]) / (2.0 * delta)
 
 
-def _engage_and_capture(engine: Any, p: LockParams, record: dict[str, Any]) -> bool:
+def _engage_and_capture(engine: Engine, p: LockParams, record: dict[str, Any]) -> bool:
     """Engage a fresh servo at the record's set level; True once the error stayed in band for
     capture_s (False after capture_timeout_s or a loss)."""
     st = engine.station
@@ -317,7 +320,7 @@ def _engage_and_capture(engine: Any, p: LockParams, record: dict[str, Any]) -> b
     return False
 
 
-def _search_crossing(engine: Any, record: dict[str, Any], span_pct: float, step_pct: float,
+def _search_crossing(engine: Engine, record: dict[str, Any], span_pct: float, step_pct: float,
                      settle_s: float) -> float | None:
     """Sweep the piezo around the lock point; the crossing of the set level with the lock's
     slope sign nearest to the lock point (interpolated), or None."""
@@ -341,3 +344,17 @@ def _search_crossing(engine: Any, record: dict[str, Any], span_pct: float, step_
     if not candidates:
         return None
     return min(candidates, key=lambda x: abs(x - center))
+
+
+def hold_lock(engine: Engine, lock: LockParams, laser: LaserSetupParams | None = None) -> dict[str, Any]:
+    """Plan: (set the laser up,) lock, then sit in the engine's pause state, where the servo keeps
+    running and a lost lock is re-acquired, until the run is aborted."""
+    prepare = getattr(engine.station, "prepare", None)
+    if callable(prepare):
+        prepare()
+    if laser is not None:
+        setup_laser(engine, laser)
+    record = acquire_lock(engine, lock)
+    engine.pause()
+    engine.checkpoint()
+    return record

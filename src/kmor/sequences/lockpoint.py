@@ -11,9 +11,10 @@ paper: about 250 MHz below the D1 line).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from kmor.config.schema import param
 from kmor.sequences.common import (FILTER_SLOPES, autorange, configure_lockin, read_averaged,
                                    result_array, set_light, settle_time_s_for)
 from kmor.sequences.lock import release_lock
+
+if TYPE_CHECKING:
+    from kmor.sequences.engine import Engine
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,7 +69,7 @@ COLUMNS = {"index": ("", "i8"), "piezo_set_pct": "%", "piezo_pct": "%", "x_plus_
            "lock_error_V": "V", "light_power_uW": "uW", "time_s": "s"}
 
 
-def search_lock_point(engine: Any, p: LockPointParams, *, label: str = "lock-point search") -> dict[str, Any]:
+def search_lock_point(engine: Engine, p: LockPointParams, *, label: str = "lock-point search") -> dict[str, Any]:
     """Run the search, leave the piezo at the best setting; returns and stores context["lock_point"]."""
     st = engine.station
     laser, li, coils = st.laser, st.lockin_polarimeter, st.coils
@@ -80,7 +84,7 @@ def search_lock_point(engine: Any, p: LockPointParams, *, label: str = "lock-poi
         coils.set_field_uG("bz", p.field_uG)
         preview = grid[np.linspace(0, grid.size - 1, min(9, grid.size)).astype(int)]
         sensitivity = autorange(engine, li, settle_s,
-                                [lambda x=x: setattr(laser, "piezo_pct", float(x)) for x in preview])
+                                [functools.partial(setattr, laser, "piezo_pct", float(x)) for x in preview])
     state = {"sensitivity": sensitivity}
     spacing = 3 * p.time_constant_s
 
@@ -104,7 +108,7 @@ def search_lock_point(engine: Any, p: LockPointParams, *, label: str = "lock-poi
     piezos, amps = np.empty(grid.size), np.empty(grid.size)
     with engine.scan("lockpoint", COLUMNS, parameters, expected_points=grid.size, label=label) as scan:
         for i, x in enumerate(grid):
-            row = scan.point(lambda i=i, x=float(x): measure(i, x))
+            row = scan.point(functools.partial(measure, i, float(x)))
             piezos[i], amps[i] = row["piezo_pct"], row["amplitude_V"]
         best, best_amp = best_setting(piezos, amps)
         laser.piezo_pct = best

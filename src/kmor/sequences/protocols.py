@@ -49,7 +49,8 @@ class Counter(Protocol):
 
 
 class LockinStatusLike(Protocol):
-    overloaded: bool
+    @property
+    def overloaded(self) -> bool: ...
 
 
 class Lockin(Protocol):
@@ -123,23 +124,41 @@ class Coils(Protocol):
 class Station(Protocol):
     """Everything a sequence may touch (see kmor.station.Station)."""
 
-    config: Any            # KmorConfig: limits, daq and coil wiring
-    config_text: str
-    clock: Clock
-    rf: RfGenerator
-    counter: Counter
-    lockin_polarimeter: Lockin
-    lockin_reference: Lockin
-    laser: Laser
-    daq: Daq
-    coils: Coils
-    lock_error_ai: str
-    light_monitor_ai: str
-    transmission_ai: str
-    laser_control_ao: str
-    attenuator_ao: str | None
-    light_monitor_uW_per_V: float
-    sim: Any
+    # read-only members: a station may give them as attributes or properties
+    @property
+    def config(self) -> Any: ...  # KmorConfig: limits, daq and coil wiring
+    @property
+    def config_text(self) -> str: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def rf(self) -> RfGenerator: ...
+    @property
+    def counter(self) -> Counter: ...
+    @property
+    def lockin_polarimeter(self) -> Lockin: ...
+    @property
+    def lockin_reference(self) -> Lockin: ...
+    @property
+    def laser(self) -> Laser: ...
+    @property
+    def daq(self) -> Daq: ...
+    @property
+    def coils(self) -> Coils: ...
+    @property
+    def lock_error_ai(self) -> str: ...
+    @property
+    def light_monitor_ai(self) -> str: ...
+    @property
+    def transmission_ai(self) -> str: ...
+    @property
+    def laser_control_ao(self) -> str: ...
+    @property
+    def attenuator_ao(self) -> str | None: ...
+    @property
+    def light_monitor_uW_per_V(self) -> float: ...
+    @property
+    def sim(self) -> Any: ...
 
     def light_power_uW(self) -> float:
         """Light into the cell from the monitor photodiode (uW)."""
@@ -150,7 +169,8 @@ class Station(Protocol):
     def snapshot(self) -> dict[str, Any]:
         """Every instrument setting (for the data files)."""
 
-    def make_safe(self) -> None:
-        """rf off, coils ramped to zero at the allowed rate; idempotent; never raises."""
+    def make_safe(self) -> list[str]:
+        """rf off, coils ramped to zero at the allowed rate; idempotent; never raises; returns
+        the problems met (empty if none)."""
 
     def close(self) -> None: ...

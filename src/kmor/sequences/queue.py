@@ -26,10 +26,21 @@ from typing import Any
 
 from kmor.storage import read_scan, save_json_atomic
 from kmor.storage.errors import StorageError
-from kmor.storage.queue_journal import (FORMAT, JOURNAL_FILE, QUEUE_FILE, VERSION, apply_record,
-                                        initial_state, load_static, read_journal)
-
-PENDING, RUNNING, DONE, FAILED, ABORTED, PAUSED = "pending", "running", "done", "failed", "aborted", "paused"
+from kmor.storage.queue_journal import (
+    ABORTED,
+    DONE,
+    FAILED,
+    FORMAT,
+    JOURNAL_FILE,
+    PAUSED,
+    QUEUE_FILE,
+    RUNNING,
+    VERSION,
+    apply_record,
+    initial_state,
+    load_static,
+    read_journal,
+)
 
 
 class QueueState:
@@ -99,11 +110,13 @@ class QueueState:
     # ------------------------------------------------------------------ jobs
     @property
     def jobs(self) -> list[dict[str, Any]]:
-        return self.data["jobs"]
+        jobs: list[dict[str, Any]] = self.data["jobs"]
+        return jobs
 
     @property
     def context(self) -> dict[str, Any]:
-        return self.data["context"]
+        context: dict[str, Any] = self.data["context"]
+        return context
 
     def pending_jobs(self) -> list[dict[str, Any]]:
         return [j for j in self.jobs if j["status"] != DONE]
@@ -165,8 +178,9 @@ def _read(path: Path) -> Any:
 
 
 def _recover_context(context: dict[str, Any], kind: str, result: Any) -> None:
-    """Context entries that a recovered job would have set."""
-    if kind == "lock_point_search":
-        context["lock_point"] = result
-    elif kind == "zeroing":
-        context["zeroing"] = result
+    """The context entry that a recovered job would have set (its kind's `context_key`)."""
+    from kmor.sequences import steps
+
+    key = steps.get(kind).context_key
+    if key is not None:
+        context[key] = result

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kmor.storage import ScanWriter, next_scan_path
-from kmor.storage.errors import StorageError
 
 
 class ScanRecord(Protocol):
@@ -129,47 +128,3 @@ class MemoryRecorder:
         if self.keep_rows:
             self.scans.append(scan)
         return scan
-
-
-class FaultyRecorder:
-    """Fault injection: a recorder whose disk "fills up" after `after_points` points in the run.
-
-    The next append raises the StorageError the writer raises on ENOSPC, before anything is
-    written, so the file holds exactly the points acknowledged before it; every later append (and
-    every new scan) fails the same way, as on a full disk."""
-
-    def __init__(self, inner: Recorder, after_points: int) -> None:
-        self.inner = inner
-        self.after_points = after_points
-        self.written = 0
-
-    def open_scan(self, **kwargs: Any) -> ScanRecord:
-        if self.written >= self.after_points:
-            raise StorageError(Path("<new scan>"), "could not create the scan file: [Errno 28] No space left on device")
-        return _FaultyScan(self, self.inner.open_scan(**kwargs))
-
-
-class _FaultyScan:
-    def __init__(self, owner: FaultyRecorder, inner: ScanRecord) -> None:
-        self._owner = owner
-        self._inner = inner
-        self.path = inner.path
-
-    def append(self, row: Mapping[str, Any]) -> int:
-        owner = self._owner
-        if owner.written >= owner.after_points:
-            raise StorageError(Path(self.path), f"could not write point {owner.written + 1}: [Errno 28] No space "
-                                                f"left on device; the points acknowledged so far are on disk")
-        n = self._inner.append(row)
-        owner.written += 1
-        return n
-
-    def add_suspension(self, start_s: float, end_s: float, reason: str) -> None:
-        self._inner.add_suspension(start_s, end_s, reason)
-
-    def write_array(self, name: str, data: Any, units: str,
-                    attrs: Mapping[str, Any] | None = None) -> None:
-        self._inner.write_array(name, data, units, attrs)
-
-    def close(self, status: str = "complete", message: str = "") -> None:
-        self._inner.close(status, message)

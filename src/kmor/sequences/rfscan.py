@@ -11,14 +11,18 @@ kept point by point, and their average per frequency is stored as arrays at the 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kmor.config.schema import param
 from kmor.sequences.common import LOCK_COLUMNS, lock_columns, result_array, set_light
+
+if TYPE_CHECKING:
+    from kmor.sequences.engine import Engine
 
 RF_MIN_HZ = 250e3
 RF_MAX_HZ = 1e9
@@ -71,7 +75,7 @@ COLUMNS = {"index": ("", "i8"), "repeat": ("", "i8"), "freq_set_hz": "Hz", "freq
            "light_power_uW": "uW", **LOCK_COLUMNS, "time_s": "s"}
 
 
-def run_rfscan(engine: Any, p: RfScanParams, *, label: str = "") -> dict[str, Any]:
+def run_rfscan(engine: Engine, p: RfScanParams, *, label: str = "") -> dict[str, Any]:
     """Record one rf scan (all repeats) and its average; returns a summary."""
     st = engine.station
     rf, counter, coils, daq = st.rf, st.counter, st.coils, st.daq
@@ -111,7 +115,7 @@ def run_rfscan(engine: Any, p: RfScanParams, *, label: str = "") -> dict[str, An
         for repeat in range(p.repeats):
             order = range(n - 1, -1, -1) if (p.alternate and repeat % 2) else range(n)
             for k in order:
-                row = scan.point(lambda i=index, r=repeat, kk=k: measure(i, r, kk))
+                row = scan.point(functools.partial(measure, index, repeat, k))
                 average.add(k, row["transmission_V"])
                 counter_average.add(k, row["freq_counter_hz"])
                 index += 1

@@ -28,40 +28,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import kmor
 from kmor.config.files import LoadedConfig
 from kmor.config.loader import ConfigError
 from kmor.drivers.errors import InstrumentError
 from kmor.sequences import events as ev
+from kmor.sequences import steps
 from kmor.sequences.batch import Batch, load_batch, params_from_dict, parse_batch_text
-from kmor.sequences.bscan import run_bscan
 from kmor.sequences.engine import Engine
-from kmor.sequences.errors import SequenceError
-from kmor.sequences.events import Event, EventBus
+from kmor.sequences.errors import LockinOverload, SequenceError
+from kmor.sequences.events import Event
 from kmor.sequences.laser import LaserSetupParams, setup_laser
-from kmor.sequences.lock import acquire_lock, restore_lock
 from kmor.sequences.live_status import LiveStatus
-from kmor.sequences.lockpoint import search_lock_point
+from kmor.sequences.lock import restore_lock
 from kmor.sequences.notify import notify_run_end
 from kmor.sequences.queue import DONE, QueueState
-from kmor.sequences.recorder import FaultyRecorder, HDF5Recorder
 from kmor.sequences.resume_config import resume_command
-from kmor.sequences.rfscan import run_rfscan
-from kmor.sequences.zeroing import zero_transverse_fields
+from kmor.sequences.session import LOG_FILE, Lab, attach_log, detach_log
 from kmor.storage import new_run_dir
 from kmor.storage.errors import StorageError
 from kmor.storage.run_lock import hold_run_folder
 from kmor.storage.runs import remove_if_unused
 
 log = logging.getLogger("kmor.sequences.runner")
-LOG_FILE = "run.log"
-PERSISTENT_FAULTS = (InstrumentError, SequenceError, OverflowError, StorageError)
+PERSISTENT_FAULTS = (InstrumentError, SequenceError, LockinOverload, StorageError)
 """Exceptions that pause a batch (resumable) instead of failing it."""
-
-SEQUENCES: dict[str, Callable[..., Any]] = {
-    "laser": setup_laser, "lock": acquire_lock, "lock_point_search": search_lock_point,
-    "zeroing": zero_transverse_fields, "bscan": run_bscan, "rfscan": run_rfscan,
-}
+__all__ = ["LOG_FILE", "BatchResult", "check_batch", "fault_message", "run_batch"]
 
 
 @dataclass(frozen=True)
@@ -75,7 +66,6 @@ class BatchResult:
     scans: list[str]
     message: str = ""
     resume_command: str = ""
-    """The exact shell command that continues the run (with the config it ran with)."""
 
 
 def check_batch(path: str | Path, loaded_config: LoadedConfig) -> Batch:
@@ -90,7 +80,8 @@ def run_batch(path: str | Path | None, loaded_config: LoadedConfig, *,
               progress: Callable[[Event], None] | None = None,
               station: Any = None, data_dir: str | Path | None = None,
               subscribers: list[Callable[[Event], None]] | None = None,
-              engine_ready: Callable[[Engine], None] | None = None) -> BatchResult:
+              engine_ready: Callable[[Engine], None] | None = None,
+              lab: Lab | None = None) -> BatchResult:
     """Run a batch file (or continue the one in `resume_dir`) to the end.
 
     The batch is validated before anything is touched. `progress(event)` gets every event on its
@@ -98,18 +89,20 @@ def run_batch(path: str | Path | None, loaded_config: LoadedConfig, *,
     built station (default: build one from the config and close it at the end). `data_dir`
     overrides lab.data_dir. `subscribers` are called synchronously in the acquisition thread (test
     hooks). `engine_ready(engine)` is called once the engine exists (e.g. a GUI keeps it to
-    pause/resume/abort). Returns a BatchResult (status "paused" after a persistent fault, see the
+    pause/resume/abort). `lab`: run in this lab session (kmor.sequences.session.Lab: its station,
+    and the lock and fields it holds; `station` is then ignored); by default a session is opened
+    on `station` (or on a station built from the config, closed at the end). Returns a BatchResult (status "paused" after a persistent fault, see the
     module doc); a failure (a bug) raises after the queue and the scan files are saved and the
     apparatus is safe, with `exc.run_dir` set and a note saying how to resume."""
     with contextlib.ExitStack() as held:   # the run folder's lock, for the whole run
         return _run_batch(path, loaded_config, held, resume_dir, progress, station, data_dir,
-                          subscribers, engine_ready)
+                          subscribers, engine_ready, lab)
 
 
 def _run_batch(path: str | Path | None, loaded_config: LoadedConfig, held: contextlib.ExitStack,
                resume_dir: str | Path | None, progress: Callable[[Event], None] | None, station: Any,
                data_dir: str | Path | None, subscribers: list[Callable[[Event], None]] | None,
-               engine_ready: Callable[[Engine], None] | None) -> BatchResult:
+               engine_ready: Callable[[Engine], None] | None, lab: Lab | None) -> BatchResult:
     config = loaded_config.config
     if resume_dir is not None:
         QueueState.require(resume_dir)
@@ -123,14 +116,16 @@ def _run_batch(path: str | Path | None, loaded_config: LoadedConfig, held: conte
         if path is None:
             raise ValueError("give a batch file or resume_dir")
         batch = load_batch(path, config)
-        run_dir = new_run_dir(data_dir if data_dir is not None else config.lab.data_dir, batch.section.name)
+        if data_dir is None:
+            data_dir = lab.data_dir if lab is not None else config.lab.data_dir
+        run_dir = new_run_dir(data_dir, batch.section.name)
         held.enter_context(hold_run_folder(run_dir))
         held.callback(remove_if_unused, run_dir)   # never leave an empty run folder behind
         queue = QueueState.create(run_dir, batch_file=batch.file, batch_text=batch.text,
                                   config_source=loaded_config.source, config_text=loaded_config.text,
                                   name=batch.section.name, jobs=[j.as_dict() for j in batch.jobs])
         notes = []
-    handler, previous_level = _attach_log(run_dir)
+    attached = attach_log(run_dir)
     try:
         for note in notes:
             log.info("resume: %s", note)
@@ -141,53 +136,46 @@ def _run_batch(path: str | Path | None, loaded_config: LoadedConfig, held: conte
             log.info("run %s: every job is done; nothing to resume", run_dir)
             return BatchResult(status="complete", run_dir=run_dir, scans=queue.complete_scans(),
                                message="nothing left to do")
-        return _run(queue, batch, loaded_config, run_dir, progress, station, subscribers,
-                    engine_ready, resumed=resume_dir is not None)
+        own_lab = lab is None
+        if lab is None:
+            from kmor.lab import open_lab   # the one place sequences reach up: building a station
+            lab = open_lab(loaded_config, station, data_dir=data_dir)
+        try:
+            return _run(queue, batch, lab, loaded_config, run_dir, progress, subscribers, engine_ready,
+                        resumed=resume_dir is not None)
+        finally:
+            if own_lab:
+                lab.close()
     finally:
-        logging.getLogger("kmor").removeHandler(handler)
-        logging.getLogger("kmor").setLevel(previous_level)
-        handler.close()
+        detach_log(attached)
 
 
-def _run(queue: QueueState, batch: Batch, loaded: LoadedConfig, run_dir: Path,
-         progress: Callable[[Event], None] | None, station: Any,
+def _run(queue: QueueState, batch: Batch, lab: Lab, loaded: LoadedConfig, run_dir: Path,
+         progress: Callable[[Event], None] | None,
          subscribers: list[Callable[[Event], None]] | None,
          engine_ready: Callable[[Engine], None] | None, *, resumed: bool) -> BatchResult:
-    own_station = station is None
-    if own_station:
-        from kmor.station import build_station
-        station = build_station(loaded)
-    bus = EventBus()
-    for callback in subscribers or []:
-        bus.subscribe(callback, synchronous=True, name="hook")
-    if progress is not None:
-        bus.subscribe(progress, name="progress")
-    recorder: Any = HDF5Recorder(run_dir, config_text=loaded.text, kmor_version=kmor.__version__)
-    disk_fault = loaded.config.sim.faults.disk
-    if getattr(station, "sim", None) is not None and disk_fault.enabled:
-        recorder = FaultyRecorder(recorder, disk_fault.after_points)
-    engine = Engine(station, recorder=recorder, bus=bus, kmor_version=kmor.__version__)
-    live = LiveStatus.attach(engine, run_dir, name=batch.section.name)   # kmor watch's files
-    engine.context.update(queue.context)
     current: dict[str, Any] = {"job": None}
 
     def on_scan_started(event: Event) -> None:
         if event.kind == ev.SCAN_STARTED and current["job"] is not None:
             queue.scan_opened(current["job"], event.scan)
 
-    bus.subscribe(on_scan_started, synchronous=True, name="queue")
+    engine = lab.new_engine(run_dir, progress=progress, subscribers=[*(subscribers or []), on_scan_started],
+                            context=queue.context)
+    live = LiveStatus.attach(engine, run_dir, name=batch.section.name)   # kmor watch's files
     engine.remaining_s = lambda: _remaining_s(queue, current, engine)
     if engine_ready is not None:
         engine_ready(engine)
     queue.start_session(resumed)
     log.info("run %s: %d jobs, %d to do", run_dir, len(queue.jobs), len(queue.pending_jobs()))
     status, message = "failed", ""
+    kept = False   # the engine kept the lock and fields (ended normally), else it made them safe
     resume = resume_command(run_dir, loaded, queue.data.get("config_text"))
     try:
         with engine.signals_stop_at_point_boundary():
-            outcome = engine.run(lambda e: _plan(e, queue, current, resumed),
-                                 message=f"batch {batch.section.name}")
-        status, message = outcome.status, outcome.message
+            outcome = engine.run(lambda e: _plan(e, lab, queue, current, resumed),
+                                 message=f"batch {batch.section.name}", keep_state=True)
+        status, message, kept = outcome.status, outcome.message, True
     except PERSISTENT_FAULTS as exc:
         status, message = "paused", fault_message(exc)
         log.error("batch paused: %s; the apparatus is safe; continue with: %s", message, resume)
@@ -207,9 +195,7 @@ def _run(queue: QueueState, batch: Batch, loaded: LoadedConfig, run_dir: Path,
         log.info("run ended: %s %s", status, message)
         live.finish(status, message, resume)
         notify_run_end(loaded.config.notify, status, message, run_dir, resume)
-        bus.close()
-        if own_station:
-            station.close()
+        lab.finish(engine, kept=kept)
     return BatchResult(status=status, run_dir=run_dir, scans=queue.complete_scans(), message=message,
                        resume_command=resume)
 
@@ -220,7 +206,7 @@ def fault_message(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     if isinstance(exc, StorageError):
         return f"disk error: {text}"
-    if isinstance(exc, OverflowError):
+    if isinstance(exc, LockinOverload):
         return f"lock-in overload: {text}"
     cause = exc if isinstance(exc, InstrumentError) else exc.__cause__ or exc.__context__
     if isinstance(cause, InstrumentError):
@@ -231,13 +217,15 @@ def fault_message(exc: BaseException) -> str:
     return text
 
 
-def _plan(engine: Engine, queue: QueueState, current: dict[str, Any], resumed: bool) -> None:
+def _plan(engine: Engine, lab: Lab, queue: QueueState, current: dict[str, Any], resumed: bool) -> None:
     station = engine.station
     prepare = getattr(station, "prepare", None)
     if callable(prepare):
         prepare()
     if resumed:
         _restore(engine)
+    else:
+        lab.restore(engine)
     jobs = queue.jobs
     for n, job in enumerate(jobs):
         if job["status"] == DONE:
@@ -253,16 +241,17 @@ def _plan(engine: Engine, queue: QueueState, current: dict[str, Any], resumed: b
         log.info("job %s (%s): %s", job["id"], job["key"], job["label"])
         result = _run_job(engine, job["kind"], params, job["label"])
         queue.job_done(job, result, engine.context)
-        if job["kind"] in ("lock", "lock_point_search", "zeroing"):
+        if steps.get(job["kind"]).context_key is not None:
             log.info("job %s result: %s", job["id"], _brief(result))
         engine.publish(ev.STEP_FINISHED, message=job["label"], status="complete", info={"job": job["id"]})
         current["job"] = None
 
 
 def _run_job(engine: Engine, kind: str, params: Any, label: str) -> Any:
-    if kind in ("bscan", "rfscan", "zeroing", "lock_point_search"):
-        return SEQUENCES[kind](engine, params, label=label)
-    return SEQUENCES[kind](engine, params)
+    run = steps.get(kind).run
+    if run is None:
+        raise ValueError(f"step kind {kind!r} is not a job kind")
+    return run(engine, params, label)
 
 
 def _restore(engine: Engine) -> None:
@@ -291,10 +280,10 @@ def _remaining_s(queue: QueueState, current: dict[str, Any], engine: Engine) -> 
     estimate scaled by the fraction of its scan still to do (cheap: called at every point)."""
     job = current["job"]
     if job is None:
-        return sum(j["estimate_s"] for j in queue.jobs if j["status"] != DONE)
-    scan = engine._scan
+        return float(sum(j["estimate_s"] for j in queue.jobs if j["status"] != DONE))
+    scan = engine.current_scan
     fraction = scan.n_points / scan.total if scan is not None and scan.total else 0.0
-    return current["after_s"] + job["estimate_s"] * (1.0 - min(fraction, 1.0))
+    return float(current["after_s"] + job["estimate_s"] * (1.0 - min(fraction, 1.0)))
 
 
 def _check_same_jobs(batch: Batch, queue: QueueState) -> None:
@@ -303,16 +292,3 @@ def _check_same_jobs(batch: Batch, queue: QueueState) -> None:
     if stored != now:
         raise ConfigError(str(queue.path), "jobs", "the stored batch no longer expands to the stored jobs "
                           "(kmor version change?); cannot resume safely")
-
-
-def _attach_log(run_dir: Path) -> tuple[logging.Handler, int]:
-    """run.log beside the data: INFO and above from every kmor logger."""
-    handler = logging.FileHandler(run_dir / LOG_FILE, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.setLevel(logging.INFO)
-    logger = logging.getLogger("kmor")
-    previous = logger.level
-    logger.addHandler(handler)
-    if logger.getEffectiveLevel() > logging.INFO:
-        logger.setLevel(logging.INFO)
-    return handler, previous

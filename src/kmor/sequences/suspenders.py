@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from kmor.drivers.errors import (InstrumentConnectionError, InstrumentReplyError, InstrumentTimeout,
                                  ReferenceClockMissing)
-from kmor.sequences.errors import SequenceError
+from kmor.sequences.errors import LockinOverload, SequenceError
 
 if TYPE_CHECKING:
     from kmor.sequences.engine import Engine, Suspender
@@ -40,7 +40,7 @@ class LockLost:
     def check(self, engine: Engine) -> str | None:
         servo = engine.servo
         if servo is not None and servo.lost:
-            return servo.lost_reason()  # type: ignore[attr-defined]
+            return servo.lost_reason()
         return None
 
     def handles(self, exc: BaseException) -> str | None:
@@ -122,7 +122,7 @@ class OverloadRetry:
         return None
 
     def handles(self, exc: BaseException) -> str | None:
-        if isinstance(exc, OverflowError):
+        if isinstance(exc, LockinOverload):
             return f"lock-in overload: {exc}"
         return None
 

@@ -16,15 +16,9 @@ _AI_ROLES = (("lock_error_ai", "lock error"), ("light_monitor_ai", "light monito
              ("transmission_ai", "transmission"), ("polarimeter_ai", "polarimeter lock-in"))
 
 
-def wiring_problems(kind: str, params: Any, config: Any) -> list[tuple[str, str]]:
-    """(key relative to the step, message) for each name the lab config does not provide."""
-    problems: list[tuple[str, str]] = []
-    if kind in ("bscan", "bscan_series") and params.hardware_timed:
-        problems += _signal_ai_problems(params.signal_ai, config.daq)
-    return problems
-
-
-def _signal_ai_problems(signal_ai: str, daq: Any) -> list[tuple[str, str]]:
+def signal_ai_problems(signal_ai: str, daq: Any) -> list[tuple[str, str]]:
+    """(key relative to the step, message) if the lab config wires no DAQ input `signal_ai` to
+    the polarimeter lock-in (a hardware-timed B scan's input; steps/bscan.py checks it)."""
     wired = ", ".join(f"{getattr(daq, key)} ({role})" for key, role in _AI_ROLES if getattr(daq, key))
     if not daq.polarimeter_ai:
         message = (f"this lab wires no DAQ input to the polarimeter lock-in "

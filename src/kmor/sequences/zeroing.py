@@ -13,9 +13,10 @@ settings, last corrections, widths) goes to context["zeroing"].
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +24,9 @@ from kmor.config.schema import param
 from kmor.sequences.common import (FILTER_SLOPES, autorange, configure_lockin, lock_columns,
                                    LOCK_COLUMNS, read_averaged, result_array, set_light,
                                    settle_time_s_for)
+
+if TYPE_CHECKING:
+    from kmor.sequences.engine import Engine
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,7 +71,7 @@ COLUMNS = {"index": ("", "i8"), "pass": ("", "i8"), "axis": ("", "str8"), "trial
            "light_power_uW": "uW", **LOCK_COLUMNS, "time_s": "s"}
 
 
-def zero_transverse_fields(engine: Any, p: ZeroingParams, *, label: str = "transverse-field zeroing") -> dict[str, Any]:
+def zero_transverse_fields(engine: Engine, p: ZeroingParams, *, label: str = "transverse-field zeroing") -> dict[str, Any]:
     """Run the zeroing; leaves the coils at the values found; returns context["zeroing"]."""
     from kmor.analysis import FitError, fit_nmor
 
@@ -81,7 +85,7 @@ def zero_transverse_fields(engine: Any, p: ZeroingParams, *, label: str = "trans
         sensitivity = float(li.sensitivity_V)
     else:
         sensitivity = autorange(engine, li, settle_s,
-                                [lambda b=b: coils.set_field_uG("bz", float(b)) for b in bz[::3]])
+                                [functools.partial(coils.set_field_uG, "bz", float(b)) for b in bz[::3]])
     state = {"sensitivity": sensitivity, "index": 0}
     spacing = 3 * p.time_constant_s
     start = {a: coils.field_uG(a) for a in p.axes}

@@ -12,19 +12,23 @@ Two kinds of fault:
   polarimeter lock-in (input overload). Each is set up from `[sim.faults]` of the lab config or
   directly from a test.
 
-The disk fault (no space left) lives with the recorder (kmor.sequences.recorder.FaultyRecorder)
-because it concerns the run folder, not the apparatus.
+- The disk fault (`FaultyRecorder`): a recorder whose disk "fills up" after a number of points;
+  kmor.lab wraps the session's recorder in it when `[sim.faults.disk]` is enabled.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pyvisa.constants import StatusCode
 from pyvisa.errors import VisaIOError
+
+from kmor.storage.errors import StorageError
 
 if TYPE_CHECKING:
     from kmor.sim.lab import SimLab
@@ -132,3 +136,47 @@ def _set_reference(lab: SimLab, connected: bool) -> None:
 def _set_overload(lab: SimLab, volts: float) -> None:
     log.warning("fault: %g V extra into the polarimeter lock-in at t = %.3f s", volts, lab.clock.now_s())
     lab.polarimeter_extra_V = volts
+
+
+class FaultyRecorder:
+    """Fault injection: a recorder whose disk "fills up" after `after_points` points in the run.
+
+    The next append raises the StorageError the writer raises on ENOSPC, before anything is
+    written, so the file holds exactly the points acknowledged before it; every later append (and
+    every new scan) fails the same way, as on a full disk."""
+
+    def __init__(self, inner: Any, after_points: int) -> None:
+        self.inner = inner
+        self.after_points = after_points
+        self.written = 0
+
+    def open_scan(self, **kwargs: Any) -> Any:
+        if self.written >= self.after_points:
+            raise StorageError(Path("<new scan>"), "could not create the scan file: [Errno 28] No space left on device")
+        return _FaultyScan(self, self.inner.open_scan(**kwargs))
+
+
+class _FaultyScan:
+    def __init__(self, owner: FaultyRecorder, inner: Any) -> None:
+        self._owner = owner
+        self._inner = inner
+        self.path = inner.path
+
+    def append(self, row: Mapping[str, Any]) -> int:
+        owner = self._owner
+        if owner.written >= owner.after_points:
+            raise StorageError(Path(self.path), f"could not write point {owner.written + 1}: [Errno 28] No space "
+                                                f"left on device; the points acknowledged so far are on disk")
+        n = self._inner.append(row)
+        owner.written += 1
+        return n
+
+    def add_suspension(self, start_s: float, end_s: float, reason: str) -> None:
+        self._inner.add_suspension(start_s, end_s, reason)
+
+    def write_array(self, name: str, data: Any, units: str,
+                    attrs: Mapping[str, Any] | None = None) -> None:
+        self._inner.write_array(name, data, units, attrs)
+
+    def close(self, status: str = "complete", message: str = "") -> None:
+        self._inner.close(status, message)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,21 @@ JOURNAL_FILE = "queue.journal"
 FORMAT = "kmor-queue"
 VERSION = 1
 # Job and run status strings as the journal writes them (kmor.sequences.queue names them too).
-PENDING, RUNNING, DONE, FAILED, ABORTED, PAUSED = "pending", "running", "done", "failed", "aborted", "paused"
+
+
+class JobStatus(StrEnum):
+    """A queue job's status (the strings stored in queue.journal)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    ABORTED = "aborted"
+    PAUSED = "paused"
+
+
+PENDING, RUNNING, DONE, FAILED, ABORTED, PAUSED = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.DONE,
+                                                   JobStatus.FAILED, JobStatus.ABORTED, JobStatus.PAUSED)
 
 
 def initial_state(static: dict[str, Any]) -> dict[str, Any]:

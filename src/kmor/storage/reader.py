@@ -170,7 +170,7 @@ def _arrays(f: h5py.File, warnings: list[str]) -> dict[str, Column]:
     An array the writer was stopped in the middle of is skipped with a note in `warnings`; a kill
     while an array was being added can also leave the whole group unreadable (docs/decisions/0057).
     """
-    arrays = {}
+    arrays: dict[str, Column] = {}
     try:
         names = list(f[L.G_ARRAYS])
     except (KeyError, OSError, RuntimeError, ValueError) as e:

@@ -226,14 +226,13 @@ class ScanWriter:
     def __enter__(self) -> ScanWriter:
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if exc_type is None:
             self.close(L.COMPLETE)
         elif issubclass(exc_type, KeyboardInterrupt):
             self._close_quietly(exc, L.ABORTED, "interrupted (KeyboardInterrupt)")
         else:
             self._close_quietly(exc, L.FAILED, f"{exc_type.__name__}: {exc}")
-        return False
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -267,7 +266,8 @@ class ScanWriter:
         with h5py.File(name, "w", driver="core", backing_store=False) as f:
             self._write_header(f, header)
             f.flush()
-            return f.id.get_file_image()
+            image: bytes = f.id.get_file_image()
+            return image
 
     def _write_header(self, f: h5py.File, header: dict[str, Any]) -> None:
         now_s = time.time()

@@ -21,12 +21,13 @@ from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QPushButton, QScr
 
 from kmor.config.loader import ConfigError
 from kmor.gui.buffers import Columns, Strip
-from kmor.gui.compose import PREPARE_SEARCH, batch_text, preparation_steps
 from kmor.gui.forms import ERROR_STYLE, ParamForm
 from kmor.gui.panels.base import Panel, scan_kind
 from kmor.gui.plots import DOWN_COLOR, FIT_COLOR, UP_COLOR, make_curve, make_plot, set_curve
 from kmor.gui.session import IDLE, LOCK_HOLD, LOCKED, LOCKING, Session
 from kmor.sequences import events as ev
+from kmor.sequences.batch_writer import batch_text
+from kmor.sequences.compose import PREPARE_SEARCH, lock_hold_steps, preparation_steps
 from kmor.sequences.events import Event
 from kmor.sequences.laser import LaserSetupParams
 from kmor.sequences.lock import LockParams
@@ -159,13 +160,9 @@ class LockPanel(Panel):
         if lock is None or laser is None:
             self._status("Not locked: correct the field marked in red.", error=True)
             return
-        steps = preparation_steps("lock", self.session.context, laser=laser,
-                                  search=LockPointParams(), lock=lock)
-        lock_step = next(p for kind, p in steps if kind == "lock")
-        if not (self.session.context.get("lock") or self.session.context.get("lock_point")):
-            lock_step = lock  # no lock point known: lock where the laser is
+        lock_step, laser_step = lock_hold_steps(self.session.context, laser=laser, lock=lock)
         try:
-            self.session.start_lock_hold(lock_step, laser if "laser" not in self.session.context else None)
+            self.session.start_lock_hold(lock_step, laser_step)
         except RuntimeError as exc:
             self._status(str(exc), error=True)
             return

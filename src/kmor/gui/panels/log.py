@@ -17,7 +17,7 @@ from kmor.sequences.events import Event
 MAX_RECORDS = 20_000
 LEVELS = (("everything", logging.DEBUG), ("info", logging.INFO), ("warnings", logging.WARNING),
           ("errors", logging.ERROR))
-EVENT_LEVELS = {ev.ERROR: logging.ERROR, ev.SUSPENDED: logging.WARNING}
+EVENT_LEVELS: dict[str, int] = {ev.ERROR: logging.ERROR, ev.SUSPENDED: logging.WARNING}
 LOGGED_EVENTS = (ev.RUN_STARTED, ev.STEP_STARTED, ev.SCAN_STARTED, ev.SCAN_FINISHED, ev.SUSPENDED,
                  ev.RESUMED, ev.PAUSED, ev.UNPAUSED, ev.LOCK, ev.FINISHED, ev.ERROR)
 

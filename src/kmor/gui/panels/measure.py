@@ -11,10 +11,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QLabel, QScrol
                                QWidget)
 
 from kmor.config.loader import ConfigError
-from kmor.gui.compose import PREPARE_LOCK, PREPARE_MODES, batch_text
 from kmor.gui.forms import ERROR_STYLE, ParamForm
 from kmor.gui.panels.base import Panel, RunButtons
 from kmor.gui.session import Session
+from kmor.sequences.batch_writer import batch_text
+from kmor.sequences.compose import PREPARE_LOCK, PREPARE_MODES
 from kmor.sequences.runner import check_batch
 
 log = logging.getLogger("kmor.gui")

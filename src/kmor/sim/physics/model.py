@@ -169,14 +169,6 @@ class LabPhysics:
         return noise.quadrature_sum(ref.rin_per_rtHz * dc, shot, ref.electronic_noise_V_per_rtHz)
 
     # --- rf double resonance ------------------------------------------------------------------------
-    def rf_contrast(self, t_s: float, state: ApparatusState) -> float:
-        """Largest fractional transmission change available at this light power and detuning."""
-        line, det = self._line_and_detuning(t_s, state)
-        if line is None:
-            return 0.0
-        rf = self.params.rf
-        return rf.contrast * dr.pumping_factor(rf, self.light_power_uW(state)) * self._rf_detuning[line](det)
-
     def transmission_V(self, t_s: float, state: ApparatusState) -> float:
         """DC photodiode after the coated cell, V: P T_cell (1 + dT/T), dT/T from the rf lines."""
         line, det = self._line_and_detuning(t_s, state)
@@ -206,10 +198,6 @@ class LabPhysics:
         """Centre of the 0-0 line for this light power and field, Hz."""
         field_G = math.sqrt(sum(b * b for b in self.field_in_cell_uG(state))) * 1e-6
         return dr.zero_zero_centre_hz(self.params.rf, self.light_power_uW(state), field_G)
-
-    def rf_fwhm_hz(self, state: ApparatusState) -> float:
-        """FWHM of the 0-0 line for this light and rf power, Hz."""
-        return dr.fwhm_hz(self.params.rf, self.light_power_uW(state), state.rf_amplitude_dBm)
 
     # --- summary -------------------------------------------------------------------------------------
     def best_detuning_MHz(self, line_name: str = "D1") -> float:
