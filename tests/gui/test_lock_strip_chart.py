@@ -10,9 +10,17 @@ from kmor.gui.panels.lock import STRIP_WINDOW_S, strip_x_range
 
 
 def test_the_range_is_the_data_up_to_the_window():
-    assert strip_x_range(np.array([100.0, 103.0, 106.0])) == (100.0, 106.0)
-    assert strip_x_range(np.linspace(0.0, 100.0, 101)) == (100.0 - STRIP_WINDOW_S, 100.0)
-    assert strip_x_range(np.array([5.0])) == (3.0, 5.0)        # one sample: a 2 s span, not a point
+    assert strip_x_range(np.array([100.0, 103.0, 106.0]), np.ones(3)) == (100.0, 106.0)
+    t = np.linspace(0.0, 100.0, 101)
+    assert strip_x_range(t, np.ones_like(t)) == (100.0 - STRIP_WINDOW_S, 100.0)
+    assert strip_x_range(np.array([5.0]), np.ones(1)) == (3.0, 5.0)   # one sample: a 2 s span, not a point
+
+
+def test_a_run_that_moved_the_clock_on_leaves_no_empty_stretch():
+    """Samples from before a batch (t = 10..20 s), the gap marker, then a lock 1200 s later."""
+    t = np.array([10.0, 20.0, 1277.0, 1277.0, 1280.0, 1284.0])
+    error = np.array([1.0, 1.0, np.nan, 2.8, 2.8, 2.8])
+    assert strip_x_range(t, error) == (1277.0, 1284.0)
 
 
 def test_a_few_seconds_of_lock_fill_the_chart(qtbot, window):
@@ -24,7 +32,8 @@ def test_a_few_seconds_of_lock_fill_the_chart(qtbot, window):
     panel._dirty = True
     window.tick()
     panel.refresh()
-    t = panel.strip.series()[0]
+    t, error, _ = panel.strip.series()
+    t = t[np.isfinite(error)]
     lo, hi = panel.error_plot.getPlotItem().viewRange()[0]
     span = t[-1] - max(t[0], t[-1] - STRIP_WINDOW_S)
     assert hi - lo < 1.2 * max(span, 2.0)                     # no empty stretch on the left

@@ -52,12 +52,15 @@ def read_lock_inputs(station: Any) -> tuple[float, float, float]:
             float(station.daq.ao_V(station.laser_control_ao)))
 
 
-def strip_x_range(t_s: np.ndarray, window_s: float = STRIP_WINDOW_S,
+def strip_x_range(t_s: np.ndarray, values: np.ndarray, window_s: float = STRIP_WINDOW_S,
                   min_span_s: float = STRIP_MIN_SPAN_S) -> tuple[float, float]:
-    """The strip chart's x range (station time, s): the data of the last `window_s`, not an empty
-    window with the data squeezed at its right edge when there are fewer seconds than that."""
+    """The strip chart's x range (station time, s): from the first sample of the last `window_s`
+    (NaN gap markers do not count) to the last, not an empty window with the data squeezed at its
+    right edge when there are fewer seconds than that (a lock just started; a run before it moved
+    the station clock on)."""
     t_last = float(t_s[-1])
-    t_first = max(float(t_s[0]), t_last - window_s)
+    recent = t_s[(t_s >= t_last - window_s) & np.isfinite(values)]
+    t_first = float(recent.min()) if recent.size else t_last
     return min(t_first, t_last - min_span_s), t_last
 
 
@@ -269,7 +272,7 @@ class LockPanel(Panel):
         set_curve(self.error_curve, series[0], series[1])
         set_curve(self.control_curve, series[0], series[2])
         if series.shape[1]:
-            self.error_plot.setXRange(*strip_x_range(series[0]), padding=0.02)
+            self.error_plot.setXRange(*strip_x_range(series[0], series[1]), padding=0.02)
         set_curve(self.search_curve, self.search_data.view("piezo_pct"), self.search_data.view("amplitude_V"))
         self._dirty = False
         return True
