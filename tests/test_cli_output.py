@@ -98,3 +98,20 @@ def test_a_second_ctrl_c_still_prints_the_resume_command(tmp_path):
     assert "kmor: interrupted" in err
     assert f"kmor run --resume {run_dir}" in err
     assert "Traceback" not in err
+
+
+def test_a_pause_is_said_once_with_the_resume_command(tmp_path):
+    """A full disk mid-batch: the fault appears once (not in the progress, the result line and the
+    pause line), then the resume command; exit 75."""
+    from kmor.config.files import default_config_bytes
+
+    config = tmp_path / "lab.toml"
+    config.write_text(default_config_bytes().decode().replace(
+        "[sim.faults.disk]\nenabled = false", "[sim.faults.disk]\nenabled = true", 1))
+    out = kmor_cmd("run", str(REPO / "config" / "sequences" / "demo.toml"), "--config", str(config),
+                   "--data-dir", str(tmp_path / "data"))
+    assert out.returncode == 75, out.stderr
+    both = out.stdout + out.stderr
+    assert both.count("No space left on device") == 1, both
+    run_dir = next((tmp_path / "data").iterdir())
+    assert out.stderr.rstrip().endswith(f"kmor: the apparatus is safe; continue with: kmor run --resume {run_dir}")

@@ -100,7 +100,7 @@ class TextProgress:
         return last is None or e.wall_time_unix_s - last >= interval
 
     def _bar(self, e: Event) -> str:
-        step = f"step {e.step + 1}/{e.n_steps}" if e.step is not None and e.n_steps else "step -"
+        step = f"step {e.step + 1}/{e.n_steps}" if e.step is not None and e.n_steps else "starting"
         point = ""
         if e.index is not None and e.total:
             shown = min(e.index + 1, e.total)
