@@ -22,10 +22,10 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-import h5py
+import h5py  # type: ignore[import-untyped]
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "walkthrough.md"
@@ -83,7 +83,7 @@ def measure(sequence: str) -> Figures:
 
 
 def hours_minutes(seconds: float) -> str:
-    s = int(round(seconds))
+    s = round(seconds)
     if s >= 3600:
         return f"{s // 3600} h {s % 3600 // 60:02d} min"
     if s >= 60:
@@ -92,12 +92,12 @@ def hours_minutes(seconds: float) -> str:
 
 
 def table(figures: list[Figures]) -> str:
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    when = datetime.now(UTC).strftime("%Y-%m-%d")
     lines = [
-        f"Measured by `bench/paper_run_figures.py` on {when}: the simulated lab at full speed, "
-        f"{os.cpu_count()} cores ({platform.machine()}, Python {platform.python_version()}), other work "
-        "sharing the machine. Wall times vary with the machine and its load; lab times only with the "
-        "sequence and the simulated noise.",
+        (f"Measured by `bench/paper_run_figures.py` on {when}: the simulated lab at full speed, "
+         f"{os.cpu_count()} cores ({platform.machine()}, Python {platform.python_version()}), other work "
+         "sharing the machine. Wall times vary with the machine and its load; lab times only with the "
+         "sequence and the simulated noise."),
         "",
         "| sequence | `kmor check` estimate (lab time) | lab time taken | wall time of `kmor run` | scans | ended |",
         "|---|---|---|---|---|---|",

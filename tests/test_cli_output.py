@@ -13,14 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from kmor.cli_output import EXIT_BROKEN_PIPE, EXIT_CODES, EXIT_INTERRUPTED, EXIT_USER_ERROR
+from kmor.cli_output import (
+    EXIT_BROKEN_PIPE,
+    EXIT_CODES,
+    EXIT_INTERRUPTED,
+    EXIT_USER_ERROR,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 KMOR = [sys.executable, "-m", "kmor"]
 
 
 def kmor_cmd(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*KMOR, *args], capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run([*KMOR, *args], capture_output=True, text=True, timeout=120, env=env, check=False)
 
 
 def test_help_ends_with_every_exit_status():
@@ -92,7 +97,7 @@ def test_a_second_ctrl_c_still_prints_the_resume_command(tmp_path):
     proc.send_signal(signal.SIGINT)
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     run_dir = next((tmp_path / "data").iterdir())
     assert proc.returncode == EXIT_INTERRUPTED, err
     assert "kmor: interrupted" in err

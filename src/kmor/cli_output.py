@@ -21,12 +21,12 @@ EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 
 EXIT_CODES: tuple[tuple[int, str], ...] = (
     (EXIT_OK, "done (a run: every job complete)"),
-    (EXIT_FAILED, "a run stopped by an instrument or disk error before the batch began, or by a bug "
-                  "(the message says which; the run folder, if any, can be resumed)"),
-    (EXIT_USER_ERROR, "a mistake to fix: bad command line, config or sequence file, a missing file or "
-                      "run folder, no display for `kmor gui`"),
-    (EXIT_PAUSED, "a run paused by a persistent instrument or disk fault; the apparatus is safe; "
-                  "fix it, then `kmor run --resume RUN_DIR`"),
+    (EXIT_FAILED, ("a run stopped by an instrument or disk error before the batch began, or by a bug "
+                   "(the message says which; the run folder, if any, can be resumed)")),
+    (EXIT_USER_ERROR, ("a mistake to fix: bad command line, config or sequence file, a missing file or "
+                       "run folder, no display for `kmor gui`")),
+    (EXIT_PAUSED, ("a run paused by a persistent instrument or disk fault; the apparatus is safe; "
+                   "fix it, then `kmor run --resume RUN_DIR`")),
     (EXIT_INTERRUPTED, "a run stopped by Ctrl-C (or SIGTERM after the current point); resume it"),
     (EXIT_TERMINATED, "a run stopped at once by a second SIGTERM; resume it"),
     (EXIT_BROKEN_PIPE, "the output pipe was closed early (e.g. `| head`); nothing else went wrong"),

@@ -17,7 +17,7 @@ def _shown(out: io.StringIO) -> list[str]:
 def test_progress_line_and_scan_lines():
     out = io.StringIO()
     show = TextProgress(out, min_interval_s=0.0, interactive=True)
-    common = dict(step=4, n_steps=7, label="bscan 2 uW", remaining_s=3725.0)
+    common = {"step": 4, "n_steps": 7, "label": "bscan 2 uW", "remaining_s": 3725.0}
     show(Event(kind=ev.SCAN_STARTED, time_s=0.0, scan="00003-bscan.h5", total=802, **common))
     show(Event(kind=ev.POINT, time_s=1.0, index=400, total=802, **common))
     show(Event(kind=ev.SUSPENDED, time_s=2.0, message="laser lock lost", **common))
@@ -34,7 +34,7 @@ def test_progress_line_and_scan_lines():
 def test_into_a_file_plain_periodic_lines_without_carriage_returns():
     out = io.StringIO()
     show = TextProgress(out, line_interval_s=30.0, interactive=False)
-    common = dict(step=0, n_steps=2, label="bscan", total=1000)
+    common = {"step": 0, "n_steps": 2, "label": "bscan", "total": 1000}
     for i in range(1000):   # one point a second of wall time for 1000 s
         show(Event(kind=ev.POINT, time_s=10.0 * i, index=i, remaining_s=10.0 * (1000 - i),
                    wall_time_unix_s=1000.0 + i, **common))
