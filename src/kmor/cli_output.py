@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import textwrap
 from pathlib import Path
 
 EXIT_OK = 0
@@ -37,7 +38,8 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
 def exit_codes_epilog() -> str:
     """The exit-status table as plain text for `kmor --help`."""
     lines = ["exit status:"]
-    lines += [f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES]
+    for code, meaning in EXIT_CODES:
+        lines += textwrap.wrap(meaning, width=96, initial_indent=f"  {code:>3}  ", subsequent_indent=" " * 7)
     return "\n".join(lines)
 
 
