@@ -2,6 +2,7 @@
 
     PYTHONPATH=src python bench/paper_run_figures.py          # paper.toml and demo.toml, ~5 min
     PYTHONPATH=src python bench/paper_run_figures.py --print  # only print the table, edit nothing
+    PYTHONPATH=src python bench/paper_run_figures.py --only config/sequences/demo.toml   # one, printed
 
 For each sequence it runs `kmor check` (the estimated lab time) and `kmor run` on the simulated lab
 at full speed, as a user would, into a temporary folder, and measures: the actual lab time (the
@@ -17,6 +18,7 @@ import argparse
 import os
 import platform
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -36,12 +38,15 @@ SEQUENCES = ("config/sequences/paper.toml", "config/sequences/demo.toml")
 @dataclass(frozen=True)
 class Figures:
     """Measured figures of one sequence: lab time estimated by `kmor check` and actually taken (s),
-    wall time of `kmor run` (s), scan files written, and how the run ended."""
+    wall time and CPU time (user + system) of `kmor run` (s), the 1-min load average when it ended,
+    scan files written, and how the run ended."""
 
     sequence: str
     estimated_lab_s: float
     actual_lab_s: float
     wall_s: float
+    cpu_s: float
+    load: float
     n_scans: int
     status: str
 
@@ -66,9 +71,12 @@ def measure(sequence: str) -> Figures:
     estimate = re.search(r"estimated duration \(lab time\): (.+)", check.stdout)
     assert estimate is not None, check.stdout
     with tempfile.TemporaryDirectory(prefix="kmor-figures-") as data:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         run = kmor("run", sequence, "--data-dir", data)
         wall_s = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         if run.returncode != 0:
             sys.exit(f"kmor run {sequence} exited {run.returncode}: {run.stderr.strip()[-500:]}")
         scans = sorted(Path(data).glob("*/*.h5"))
@@ -78,8 +86,8 @@ def measure(sequence: str) -> Figures:
                 times = f["columns/time_s"]
                 if len(times):
                     last_point_s = max(last_point_s, float(times[-1]))
-    return Figures(sequence, parse_duration_s(estimate.group(1)), last_point_s, wall_s, len(scans),
-                   run.stdout.split(":")[0])
+    return Figures(sequence, parse_duration_s(estimate.group(1)), last_point_s, wall_s, cpu_s,
+                   os.getloadavg()[0], len(scans), run.stdout.split(":")[0])
 
 
 def hours_minutes(seconds: float) -> str:
@@ -96,15 +104,18 @@ def table(figures: list[Figures]) -> str:
     lines = [
         (f"Measured by `bench/paper_run_figures.py` on {when}: the simulated lab at full speed, "
          f"{os.cpu_count()} cores ({platform.machine()}, Python {platform.python_version()}), other work "
-         "sharing the machine. Wall times vary with the machine and its load; lab times only with the "
-         "sequence and the simulated noise."),
+         "sharing the machine (the load average when each run ended is given). Wall times vary with the "
+         "machine and its load, CPU times much less; lab times only with the sequence and the simulated "
+         "noise."),
         "",
-        "| sequence | `kmor check` estimate (lab time) | lab time taken | wall time of `kmor run` | scans | ended |",
-        "|---|---|---|---|---|---|",
+        ("| sequence | `kmor check` estimate (lab time) | lab time taken | wall time of `kmor run` "
+         "| CPU time | load | scans | ended |"),
+        "|---|---|---|---|---|---|---|---|",
     ]
     for f in figures:
         lines.append(f"| `{f.sequence}` | {hours_minutes(f.estimated_lab_s)} | {hours_minutes(f.actual_lab_s)} | "
-                     f"{hours_minutes(f.wall_s)} | {f.n_scans} | {f.status} |")
+                     f"{hours_minutes(f.wall_s)} | {hours_minutes(f.cpu_s)} | {f.load:.1f} | {f.n_scans} | "
+                     f"{f.status} |")
     return "\n".join(lines)
 
 
@@ -119,14 +130,15 @@ def write_section(text: str, doc: Path = DOC) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--print", action="store_true", help="print the table; leave the docs alone")
+    parser.add_argument("--only", metavar="SEQUENCE", help="measure this sequence only (implies --print)")
     args = parser.parse_args()
     figures = []
-    for sequence in SEQUENCES:
+    for sequence in [args.only] if args.only else SEQUENCES:
         print(f"measuring {sequence} ...", file=sys.stderr, flush=True)
         figures.append(measure(sequence))
     text = table(figures)
     print(text)
-    if not args.print:
+    if not (args.print or args.only):
         write_section(text)
         print(f"written to {DOC.relative_to(REPO)}", file=sys.stderr)
 
