@@ -57,3 +57,20 @@ def test_an_overload_at_1_V_is_red_until_the_point_is_taken_again(window):
     lights.on_events([Event(kind=ev.RESUMED, time_s=3.0, info=info)])
     assert lights.light_state("overload_pol") == "warn"
     assert lights.light_text("overload_pol") == "overloaded at 1 V; the point was measured again"
+
+
+def test_read_now_while_another_read_is_in_flight_is_not_ignored(qtbot, window, monkeypatch):
+    """The lock tab's monitor reads the instruments a few times a second; Read now must not be
+    lost when it lands during one of those reads."""
+    import time
+
+    from kmor.gui.panels import instruments
+
+    monkeypatch.setattr(instruments, "POLL_INTERVAL_S", 1e6)   # no periodic read to hide a lost click
+    panel = window.instruments_panel
+    window.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: window.session.poll(lambda station: time.sleep(0.5), lambda result: None),
+                    timeout=10_000)                                   # another read in flight
+    panel.status = None
+    click(qtbot, panel.refresh_button)
+    qtbot.waitUntil(lambda: panel.status is not None, timeout=10_000)

@@ -120,6 +120,7 @@ class InstrumentsPanel(Panel):
         layout.addWidget(QLabel("Errors and warnings:"))
         layout.addWidget(self.errors, 2)
         self._last_poll = 0.0
+        self._read_queued = False   # Read now met another read in flight: read at the next sample
         self._sensitivity_V: float | None = None   # the polarimeter's at the last point of this scan
         self.status: dict[str, Any] | None = None
         self._fill_static()
@@ -145,20 +146,26 @@ class InstrumentsPanel(Panel):
             self._light("lock", "bad", "LOST — re-locking")
         else:
             self._light("lock", "ok", f"locked (error {readout.error_V:+.3g} V)" if self.isVisible() else "locked")
-        if time.monotonic() - self._last_poll >= POLL_INTERVAL_S:
-            self.poll()
+        if self._read_queued or time.monotonic() - self._last_poll >= POLL_INTERVAL_S:
+            self.poll(force=self._read_queued)
 
     def poll(self, force: bool = False) -> bool:
-        """Read the instruments on the poll thread if nothing else uses them."""
+        """Read the instruments on the poll thread if nothing else uses them. A forced read (Read
+        now) that meets another read still finishing (e.g. the lock tab's monitor) is queued and
+        starts at the next sample, rather than being ignored; returns whether it started or queued."""
         if not force and not self.isVisible():
             return False
         if self.session.poll(read_status, self._polled):
             self._last_poll = time.monotonic()
+            self._read_queued = False
             return True
         if self.session.running:
+            self._read_queued = False
             self.age.setText("a run is using the instruments: lights follow what the run reports; "
                              "settings are read again when it ends")
-        return False
+            return False
+        self._read_queued = self._read_queued or force
+        return self._read_queued
 
     def _polled(self, result: Any) -> None:
         if isinstance(result, Exception):
