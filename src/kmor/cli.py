@@ -1,25 +1,42 @@
 """The `kmor` command: one entry point for running, checking and analysing experiments.
 
-User mistakes (a bad config or sequence file, an unreachable instrument) end with one line on
-stderr naming the file, key or command, and exit status 2, never a traceback.
+User mistakes (a bad config or sequence file, a missing file or run folder) end with one line on
+stderr naming the file, key or command, and exit status 2, never a traceback. Every exit status is
+in the table of kmor/cli_output.py, printed at the end of `kmor --help`.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import kmor
+from kmor import cli_output
+from kmor.cli_output import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PAUSED, EXIT_USER_ERROR
 from kmor.config import ConfigError
 
-EXIT_USER_ERROR = 2
-EXIT_PAUSED = 75
-"""A batch paused by a persistent instrument or disk fault (EX_TEMPFAIL: fix, then --resume)."""
+if TYPE_CHECKING:
+    from kmor.config.files import LoadedConfig
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `kmor` console script; returns the process exit status."""
+    """Entry point of the `kmor` console script; returns the process exit status. Output into a
+    pipe closed early (`kmor config | head -2`) ends quietly."""
+    try:
+        try:
+            status = _main(argv)
+        except SystemExit as exc:   # argparse after --help, --version or a usage error
+            status = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        sys.stdout.flush()   # a closed pipe shows up here when the output fitted in the buffer
+        return status
+    except BrokenPipeError:
+        return cli_output.quiet_broken_pipe()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "handler"):
@@ -30,9 +47,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"kmor: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("kmor: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:   # a second Ctrl-C: stopped at once
+        return cli_output.print_interrupted(exc)
+    except SystemExit as exc:
+        if getattr(exc, "__notes__", None):   # a second SIGTERM inside a run (the runner noted the folder)
+            return cli_output.print_interrupted(exc)
+        raise
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kmor",
         description="Run potassium NMOR and rf double-resonance experiments on real instruments "
                     "or on the simulated lab (the default when no --config is given).",
+        epilog=cli_output.exit_codes_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"kmor {kmor.__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -114,6 +136,8 @@ def _add_sim_command(commands: argparse._SubParsersAction) -> None:
     sim = p.add_subparsers(title="sim commands", metavar="SIM_COMMAND")
     d = sim.add_parser("describe", help="print the simulated lab's parameters and derived physics")
     d.add_argument("--config", help="lab config TOML (default: the embedded simulated lab)")
+    d.add_argument("--bz-uG", type=float, default=1400.0, metavar="UG",
+                   help="field for the Zeeman neighbours of the 0-0 line (default 1400 uG, the rf scans' field)")
     d.set_defaults(handler=_cmd_sim_describe)
     s = sim.add_parser("serve", help="serve the simulated instruments on TCP ports (reach them with pyvisa-py)")
     s.add_argument("--config", help="lab config TOML with [sim.ports] (default: the embedded simulated lab)")
@@ -145,6 +169,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if (args.sequence is None) == (args.resume is None):
         print("kmor: error: give a SEQUENCE file to run, or --resume RUN_DIR (not both)", file=sys.stderr)
         return EXIT_USER_ERROR
+    if args.resume is not None and (problem := cli_output.resume_dir_problem(args.resume)):
+        print(f"kmor: error: {problem}", file=sys.stderr)
+        return EXIT_USER_ERROR
     watcher = None
     try:
         loaded = config_for_resume(args.resume, args.config, args.config_change_ok) if args.resume \
@@ -156,31 +183,32 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"kmor: error: {exc}", file=sys.stderr)
         for note in getattr(exc, "__notes__", []):
             print(f"kmor: {note}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     finally:
         if watcher is not None:
             watcher.terminate()
             watcher.wait(10)
-    print(f"{result.status}: {len(result.scans)} scans in {result.run_dir}" + (f" ({result.message})" if result.message else ""))
+    paused = result.status == "paused"   # the fault is said once, on stderr, with the resume command
+    print(f"{result.status}: {len(result.scans)} scans in {result.run_dir}"
+          + (f" ({result.message})" if result.message and not paused else ""))
     if result.status == "complete":
         print(f"analyse with: kmor analyze {result.run_dir} --out {result.run_dir}-report")
         return 0
-    if result.status == "paused":
+    if paused:
         print(f"kmor: paused: {result.message}", file=sys.stderr)
         print(f"kmor: the apparatus is safe; continue with: {result.resume_command}", file=sys.stderr)
         return EXIT_PAUSED
     print(f"continue with: {result.resume_command}")
-    return 130 if result.status == "aborted" else 1
+    return EXIT_INTERRUPTED if result.status == "aborted" else EXIT_FAILED
 
 
-def _start_watcher(args: argparse.Namespace, loaded: object) -> object:
+def _start_watcher(args: argparse.Namespace, loaded: LoadedConfig) -> subprocess.Popen[bytes]:
     """`kmor watch` in its own process beside the run (a crash or a slow page there cannot touch
     the acquisition); it serves the data folder, or the run folder on --resume."""
     import os
-    import subprocess
     from pathlib import Path
 
-    config = loaded.config  # type: ignore[attr-defined]
+    config = loaded.config
     folder = args.resume or args.data_dir or config.lab.data_dir
     Path(folder).mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "kmor", "watch", str(folder)]
@@ -234,7 +262,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 def _cmd_sim_describe(args: argparse.Namespace) -> int:
     from kmor.sim.describe import describe_lab
 
-    print(describe_lab(args.config))
+    print(describe_lab(args.config, bz_uG=args.bz_uG))
     return 0
 
 

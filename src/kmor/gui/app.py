@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import signal
 import sys
 from pathlib import Path
@@ -34,10 +35,25 @@ def _with_speed(loaded: LoadedConfig, config_path: str | None, speed: float | No
     return loaded, float(speed)
 
 
+def _no_qt_application_yet() -> bool:
+    """No QApplication yet (a test or the screenshot script may have made one on its own platform)."""
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() is None
+
+
 def main(config_path: str | None = None, speed: float | None = None, *,
          data_dir: str | Path | None = None) -> int:
     """Open the window on the lab of `config_path` (default: the simulated lab at speed 1) and run
-    until it is closed. Returns the exit status (2 for a bad config or an unreachable instrument)."""
+    until it is closed. Returns the exit status (2 for a bad config, an unreachable instrument, or
+    no display / a missing system library Qt needs: checked first, said in one line each)."""
+    from kmor.gui.display import display_problems
+
+    problems = display_problems(os.environ) if _no_qt_application_yet() else []
+    for problem in problems:
+        print(f"kmor gui: error: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_USER_ERROR
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 

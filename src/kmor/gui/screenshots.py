@@ -15,7 +15,7 @@ from pathlib import Path
 SERIES = """
 [batch]
 name = "power-series"
-description = "NMOR widths at four light powers (screenshots)"
+description = "NMOR widths at four light powers and a small 0-0 grid (screenshots)"
 
 [[steps]]
 kind = "laser"
@@ -45,6 +45,15 @@ field_range_uG = 40.0
 step_uG = 1.0
 averages = 2
 time_constant_s = 0.03
+
+[[steps]]
+kind = "rf_grid"
+light_powers_uW = [3.0, 6.0, 9.0]
+rf_powers_dBm = [-34.0, -31.0, -28.0]
+center_hz = 461719711.0
+span_hz = 100.0
+step_hz = 2.0
+repeats = 12
 """
 
 
@@ -118,7 +127,7 @@ def save_screenshots(out_dir: str | Path, size: tuple[int, int] = (1400, 860)) -
         win.results_panel.clear()              # the results of this power series only
         win.batch_panel.load(batch_file)
         win.batch_panel.start()
-        _wait(app, idle)
+        _wait(app, idle, 900.0)                # minutes on a loaded machine
         shot(win.batch_panel, "batch")
         _wait(app, lambda: not win.results_panel.busy())
         shot(win.results_panel, "results")

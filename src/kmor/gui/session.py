@@ -75,7 +75,7 @@ SEQUENCES_FOLDER = "gui-sequences"
 @dataclass(frozen=True)
 class RunReport:
     """How a run of the session ended. what: "batch" or "lock"; status: "complete", "aborted"
-    or "failed"; run_dir: the run folder (batches); scans: complete scan files (names)."""
+    or "failed" ("released" for a lock hold, which only ends by being stopped); run_dir: the run folder (batches); scans: complete scan files (names)."""
 
     what: str
     status: str
@@ -159,6 +159,11 @@ class Session(QObject):
         return self._what == BATCH or self._next is not None
 
     @property
+    def holding_lock(self) -> bool:
+        """The run in progress (or whose last events are being delivered) is the lock hold."""
+        return self._what == LOCK_HOLD
+
+    @property
     def running(self) -> bool:
         """Any run (batch or lock hold) holds the instruments."""
         return self._what is not None
@@ -230,7 +235,7 @@ class Session(QObject):
         """End the lock hold and release the lock (a batch started instead keeps it)."""
         if self._what == LOCK_HOLD:
             self._release_lock = True
-            self.abort("lock released")
+            self.abort("Lock off")
 
     def _after_hold(self, start: Callable[[], None], what: str) -> None:
         if self._what == LOCK_HOLD:
@@ -311,7 +316,8 @@ class Session(QObject):
             try:
                 outcome = self.lab.run(lambda e: hold_lock(e, lock, laser), message="laser lock held by the window",
                                        progress=self.bridge, engine_ready=self._engine_ready)
-                report = RunReport(LOCK_HOLD, outcome.status, outcome.message)
+                status = "released" if outcome.status == "aborted" else outcome.status   # the normal end
+                report = RunReport(LOCK_HOLD, status, outcome.message)
             except Exception as exc:  # noqa: BLE001
                 log.error("laser lock: %s", exc)
                 report = RunReport(LOCK_HOLD, "failed", f"{type(exc).__name__}: {exc}")

@@ -216,6 +216,8 @@ def params_from_dict(kind: str, data: Mapping[str, Any]) -> Any:
 
 
 def _warnings(steps: list[tuple[str, Any]]) -> list[str]:
+    """What will run but probably not as meant: a scan before any laser step (the light is off:
+    the scan records noise), a scan with the laser unlocked, a lock before the laser is on."""
     warnings = []
     locked = False
     laser = False
@@ -225,7 +227,11 @@ def _warnings(steps: list[tuple[str, Any]]) -> list[str]:
             laser = True
         if entry.locks is not None:
             locked = entry.locks
-        if entry.needs_lock and not locked:
+        if entry.needs_lock and not laser:
+            warnings.append(f"steps[{i}] ({kind}) comes before any laser step: nothing switches the laser on, so "
+                            "the light will be off (the simulated lab starts dark) and the scan will show no "
+                            "signal, only noise; put a laser step first (kind = \"laser\")")
+        elif entry.needs_lock and not locked:
             warnings.append(f"steps[{i}] ({kind}) runs with the laser unlocked (no lock step before it)")
         if entry.needs_laser and not laser:
             warnings.append(f"steps[{i}] ({kind}) comes before any laser step: the laser must already be on")

@@ -149,9 +149,8 @@ class LiveStatus:
         s["events"] += 1
         if e.step is not None:
             s["step"], s["n_steps"], s["label"] = e.step, e.n_steps, e.label
+        self._clock.observe(e)   # the text is made when written
         if e.remaining_s is not None:
-            if s["remaining_lab_s"] is None:
-                self._clock.wall_s(e.remaining_s)   # starts the clock; the text is made when written
             s["remaining_lab_s"] = _number(e.remaining_s)
         progress = getattr(self.engine, "progress", None) or {}
         if progress.get("job") is not None:

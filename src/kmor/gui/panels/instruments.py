@@ -5,7 +5,10 @@ where they happened.
 The instruments are read on the session's poll thread (every few seconds, only while no run holds
 them: `Session.poll`). During a run the acquisition thread owns the instruments, so the lights come
 from what the run reports: the lock servo's state, suspensions (lock lost, counter reference
-missing, instrument timeouts) and errors.
+missing, instrument timeouts) and errors, and for the polarimeter lock-in its overloads: a point
+whose sensitivity is coarser than the point before ranged up after an overload (amber, kept until
+the next run), a point that overloaded even at 1 V suspends the scan (red) until it is re-taken.
+The reference lock-in is not read during a run.
 """
 
 from __future__ import annotations
@@ -117,6 +120,8 @@ class InstrumentsPanel(Panel):
         layout.addWidget(QLabel("Errors and warnings:"))
         layout.addWidget(self.errors, 2)
         self._last_poll = 0.0
+        self._read_queued = False   # Read now met another read in flight: read at the next sample
+        self._sensitivity_V: float | None = None   # the polarimeter's at the last point of this scan
         self.status: dict[str, Any] | None = None
         self._fill_static()
         session.log_bridge.record.connect(self._log_record)
@@ -141,20 +146,26 @@ class InstrumentsPanel(Panel):
             self._light("lock", "bad", "LOST — re-locking")
         else:
             self._light("lock", "ok", f"locked (error {readout.error_V:+.3g} V)" if self.isVisible() else "locked")
-        if time.monotonic() - self._last_poll >= POLL_INTERVAL_S:
-            self.poll()
+        if self._read_queued or time.monotonic() - self._last_poll >= POLL_INTERVAL_S:
+            self.poll(force=self._read_queued)
 
     def poll(self, force: bool = False) -> bool:
-        """Read the instruments on the poll thread if nothing else uses them."""
+        """Read the instruments on the poll thread if nothing else uses them. A forced read (Read
+        now) that meets another read still finishing (e.g. the lock tab's monitor) is queued and
+        starts at the next sample, rather than being ignored; returns whether it started or queued."""
         if not force and not self.isVisible():
             return False
         if self.session.poll(read_status, self._polled):
             self._last_poll = time.monotonic()
+            self._read_queued = False
             return True
         if self.session.running:
+            self._read_queued = False
             self.age.setText("a run is using the instruments: lights follow what the run reports; "
                              "settings are read again when it ends")
-        return False
+            return False
+        self._read_queued = self._read_queued or force
+        return self._read_queued
 
     def _polled(self, result: Any) -> None:
         if isinstance(result, Exception):
@@ -197,8 +208,26 @@ class InstrumentsPanel(Panel):
             elif e.kind == ev.ERROR:
                 self._error("run", e.message)
             elif e.kind == ev.RUN_STARTED:
-                for key in ("overload_pol", "overload_ref"):
-                    self._light(key, "off", "not read during a run (the scan ranges up on overload)")
+                self._light("overload_pol", "ok", "no overload in this run")
+                self._light("overload_ref", "off", "not read during a run; read again when it ends")
+            self._overload_from_event(e, suspender)
+
+    def _overload_from_event(self, e: Event, suspender: str) -> None:
+        """The polarimeter lock-in's overload light from the run's events (see the module doc)."""
+        if e.kind == ev.SCAN_STARTED:
+            self._sensitivity_V = None
+        elif e.kind == ev.POINT and e.row is not None and "sensitivity_V" in e.row:
+            sensitivity = float(e.row["sensitivity_V"])
+            before, self._sensitivity_V = self._sensitivity_V, sensitivity
+            if before is not None and sensitivity > before and self._states.get("overload_pol") != "bad":
+                self._light("overload_pol", "warn", f"overloaded at {before:g} V and ranged up to "
+                                                    f"{sensitivity:g} V (point {(e.index or 0) + 1} of {e.label})")
+        elif suspender == "lock-in overload" and e.kind == ev.SUSPENDED:
+            self._light("overload_pol", "bad", e.message)
+        elif suspender == "lock-in overload" and e.kind == ev.RESUMED:
+            self._light("overload_pol", "warn", "overloaded at 1 V; the point was measured again")
+        elif e.kind in (ev.PAUSED, ev.ERROR) and "overload" in e.message:
+            self._light("overload_pol", "bad", e.message)
 
     def _log_record(self, level: int, name: str, message: str, created: float) -> None:
         if level >= 30 and (name.startswith("kmor.drivers") or name.startswith("kmor.station")):
@@ -215,6 +244,10 @@ class InstrumentsPanel(Panel):
 
     def _error(self, where: str, message: str) -> None:
         self.errors.appendPlainText(f"{datetime.now().strftime('%H:%M:%S')}  {where}: {message}")
+
+    def light_state(self, key: str) -> str:
+        """"ok", "warn", "bad" or "off" (unknown) of a light."""
+        return self._states.get(key, "off")
 
     def light_text(self, key: str) -> str:
         return self.lights[key][1].text()

@@ -40,7 +40,9 @@ SEARCH_VALUES = {"piezo_start_pct": 44.0, "piezo_stop_pct": 51.0, "piezo_step_pc
 MONITOR_INTERVAL_S = 0.25
 STRIP_SAMPLES = 6000
 STRIP_WINDOW_S = 30.0
-"""The strip chart shows the last this many seconds of station time."""
+"""The strip chart shows at most the last this many seconds of station time."""
+STRIP_MIN_SPAN_S = 2.0
+"""...and at least this many, so the first samples are not stretched over the whole width."""
 STRIP_GAP_S = 2.0
 """Samples further apart than this (station time) are not joined by a line."""
 
@@ -49,6 +51,18 @@ def read_lock_inputs(station: Any) -> tuple[float, float, float]:
     """(station time s, lock error input V, laser control output V) read on the poll thread."""
     return (float(station.clock.now_s()), float(station.daq.read_ai_V(station.lock_error_ai)),
             float(station.daq.ao_V(station.laser_control_ao)))
+
+
+def strip_x_range(t_s: np.ndarray, values: np.ndarray, window_s: float = STRIP_WINDOW_S,
+                  min_span_s: float = STRIP_MIN_SPAN_S) -> tuple[float, float]:
+    """The strip chart's x range (station time, s): from the first sample of the last `window_s`
+    (NaN gap markers do not count) to the last, not an empty window with the data squeezed at its
+    right edge when there are fewer seconds than that (a lock just started; a run before it moved
+    the station clock on)."""
+    t_last = float(t_s[-1])
+    recent = t_s[(t_s >= t_last - window_s) & np.isfinite(values)]
+    t_first = float(recent.min()) if recent.size else t_last
+    return min(t_first, t_last - min_span_s), t_last
 
 
 class LockPanel(Panel):
@@ -255,8 +269,7 @@ class LockPanel(Panel):
         set_curve(self.error_curve, series[0], series[1])
         set_curve(self.control_curve, series[0], series[2])
         if series.shape[1]:
-            t_last = float(series[0, -1])
-            self.error_plot.setXRange(t_last - STRIP_WINDOW_S, t_last, padding=0.02)
+            self.error_plot.setXRange(*strip_x_range(series[0], series[1]), padding=0.02)
         set_curve(self.search_curve, self.search_data.view("piezo_pct"), self.search_data.view("amplitude_V"))
         self._dirty = False
         return True

@@ -1,5 +1,10 @@
 """Log: what kmor did and any errors (every `kmor` logger at INFO and above, plus the run's
-lifecycle events), filterable by level and by text."""
+lifecycle events), filterable by level and by text.
+
+The lock hold (Lock on ... Lock off) is a run that locks and then waits in the engine's pause
+state until it is stopped: its pause and resume are how it waits, not something the user did, and
+its stop is the normal end ("lock released"), not an abort; the log says so.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,15 @@ LEVELS = (("everything", logging.DEBUG), ("info", logging.INFO), ("warnings", lo
 EVENT_LEVELS: dict[str, int] = {ev.ERROR: logging.ERROR, ev.SUSPENDED: logging.WARNING}
 LOGGED_EVENTS = (ev.RUN_STARTED, ev.STEP_STARTED, ev.SCAN_STARTED, ev.SCAN_FINISHED, ev.SUSPENDED,
                  ev.RESUMED, ev.PAUSED, ev.UNPAUSED, ev.LOCK, ev.FINISHED, ev.ERROR)
+
+
+def event_detail(e: Event) -> str:
+    """Label, status, message and scan of an event, each once (a step's label is often its message)."""
+    parts: list[str] = []
+    for x in (e.label, e.status, e.message, e.scan):
+        if x and x not in parts:
+            parts.append(x)
+    return " ".join(parts)
 
 
 class LogPanel(Panel):
@@ -58,11 +72,15 @@ class LogPanel(Panel):
             self.text.appendPlainText(line)
 
     def on_events(self, events: list[Event]) -> None:
+        holding = self.session.holding_lock
         for e in events:
-            if e.kind in LOGGED_EVENTS:
-                detail = " ".join(x for x in (e.label, e.status, e.message, e.scan) if x)
-                self.add_record(EVENT_LEVELS.get(e.kind, logging.INFO), "run", f"{e.kind}: {detail}",
-                                e.wall_time_unix_s)
+            if e.kind not in LOGGED_EVENTS or (holding and e.kind in (ev.PAUSED, ev.UNPAUSED)):
+                continue
+            if holding and e.kind == ev.FINISHED and e.status == "aborted":
+                text = f"lock released ({e.message})" if e.message else "lock released"
+            else:
+                text = f"{e.kind}: {event_detail(e)}"
+            self.add_record(EVENT_LEVELS.get(e.kind, logging.INFO), "run", text, e.wall_time_unix_s)
 
     def _shown(self, level: int, line: str) -> bool:
         text = self.filter.text().strip().lower()

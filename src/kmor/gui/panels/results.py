@@ -1,6 +1,7 @@
 """Results: the NMOR width versus light power with its straight line to zero power (the paper's
-Fig. 4: DeltaB0 and gamma/2pi), and the 0-0 FWHM versus light power per rf power, filling in as
-scans finish.
+Fig. 4: DeltaB0 and gamma/2pi); the 0-0 FWHM versus light power per rf power with each rf power's
+line to zero light, and those zero-light widths versus rf power with the line to zero rf power
+(the paper's Fig. 10); filling in as scans finish.
 
 Every B or rf scan that completes in this session (or in a run folder added by hand) is analysed
 on a worker thread with kmor.analysis (load_scan, fit_bscan / fit_rfscan); the extrapolations are
@@ -74,6 +75,8 @@ class ResultsPanel(Panel):
         self.rf_plot = make_plot("0-0 FWHM versus light power, per rf power", "light power", "µW",
                                  "FWHM", "Hz", si_y=False, grid=True)
         self.rf_plot.addLegend(offset=(10, 10))
+        self.rf_zero_plot = make_plot("zero-light FWHM versus rf power", "rf power", "mW",
+                                      "FWHM", "Hz", si_x=True, si_y=False, grid=True)
         self.analyser = LiveFitter(self, latest_only=False)
         self.analyser.done.connect(self._analysed)
         self.bscans: dict[str, Any] = {}
@@ -94,7 +97,10 @@ class ResultsPanel(Panel):
         layout.addLayout(controls)
         layout.addWidget(self.zeeman_plot, 3)
         layout.addWidget(self.zeeman_label)
-        layout.addWidget(self.rf_plot, 2)
+        rf_row = QHBoxLayout()
+        rf_row.addWidget(self.rf_plot, 3)
+        rf_row.addWidget(self.rf_zero_plot, 2)
+        layout.addLayout(rf_row, 2)
         layout.addWidget(self.rf_label)
         layout.addWidget(self.problems)
 
@@ -187,6 +193,7 @@ class ResultsPanel(Panel):
     def _draw_rf(self, x_max: float) -> None:
         plot = self.rf_plot
         plot.clear()
+        self.rf_zero_plot.clear()
         narrow = [r for r in self.rfscans.values() if r.fit is not None]
         if not narrow:
             self.rf_label.setText("0-0 widths appear here as rf scans finish.")
@@ -194,8 +201,8 @@ class ResultsPanel(Panel):
             return
         self.hyperfine = extrapolate_hyperfine(list(self.rfscans.values()), light_x_max_uW=x_max)
         levels = sorted({r.rf_power_dBm for r in narrow if r.rf_power_dBm is not None})
-        for i, level in enumerate(levels):
-            color = RF_COLORS[i % len(RF_COLORS)]
+        colors = {level: RF_COLORS[i % len(RF_COLORS)] for i, level in enumerate(levels)}
+        for level, color in colors.items():
             group = [r for r in narrow if r.rf_power_dBm == level]
             p = np.array([r.light_power_uW for r in group])
             w = np.array([r.fit.fwhm_hz for r in group])
@@ -206,16 +213,48 @@ class ResultsPanel(Panel):
             if fitted is not None:
                 xs = np.array([0.0, max(float(p.max()), x_max)])
                 plot.plot(xs, fitted.fwhm_fit.predict(xs), pen=pg.mkPen(color, width=1.5))
+                plot.plot([0.0], [fitted.fwhm_fit.intercept], pen=None, symbol="s", symbolBrush=color,
+                          symbolPen=None)
+        self._draw_rf_zero(colors)
+        self.rf_label.setText("\n".join(self._rf_text(narrow, levels)))
+
+    def _draw_rf_zero(self, colors: dict[float, str]) -> None:
+        """The zero-light widths per rf power and their straight line to zero rf power."""
+        h, plot = self.hyperfine, self.rf_zero_plot
+        groups = [g for g in h.groups if g.fwhm_fit is not None]
+        if not groups:
+            return
+        mw = np.array([g.rf_power_mW for g in groups]) * 1e-3    # W: the axis shows SI prefixes
+        w = np.array([g.fwhm_fit.intercept for g in groups])
+        e = np.array([g.fwhm_fit.intercept_err for g in groups])
+        for i, g in enumerate(groups):
+            color = colors.get(g.rf_power_dBm, "#333333")
+            plot.addItem(pg.ErrorBarItem(x=mw[i:i + 1], y=w[i:i + 1], height=2 * e[i:i + 1], pen=pg.mkPen(color)))
+            plot.plot(mw[i:i + 1], w[i:i + 1], pen=None, symbol="s", symbolBrush=color, symbolPen=None)
+        if h.fwhm_fit is not None:
+            xs = np.array([0.0, float(mw.max())])
+            plot.plot(xs, h.fwhm_fit.predict(xs * 1e3), pen=pg.mkPen(FIT_COLOR, width=2))
+            plot.addItem(pg.ErrorBarItem(x=np.array([0.0]), y=np.array([h.fwhm_fit.intercept]),
+                                         height=np.array([2 * h.fwhm_fit.intercept_err]), pen=pg.mkPen(FIT_COLOR)))
+            plot.plot([0.0], [h.fwhm_fit.intercept], pen=None, symbol="o", symbolBrush=FIT_COLOR, symbolPen=None)
+        plot.getPlotItem().setLabel("bottom", "rf power", units="W")
+
+    def _rf_text(self, narrow: list[Any], levels: list[float]) -> list[str]:
         h = self.hyperfine
         text = [f"{len(narrow)} rf scan(s) at {len(levels)} rf power(s); centres relative to "
                 f"{K39_HFS_REFERENCE_HZ:,.1f} Hz: " + ", ".join(
-                    f"{r.fit.center_hz - K39_HFS_REFERENCE_HZ:+.3g}" for r in narrow) + " Hz"]
+                    f"{r.fit.center_hz - K39_HFS_REFERENCE_HZ:+.3g}" for r in narrow[:12])
+                + (", …" if len(narrow) > 12 else "") + " Hz"]
+        zero_light = [f"{g.rf_power_dBm:g} dBm: {g.fwhm_fit.intercept:.3g} ± {g.fwhm_fit.intercept_err:.2g} Hz"
+                      for g in h.groups if g.fwhm_fit is not None]
+        if zero_light:
+            text.append("zero-light FWHM: " + ", ".join(zero_light))
         if h.fwhm_hz is not None:
             text.append(f"zero light and rf power: FWHM = {h.fwhm_hz:.3g} ± {h.fwhm_err_hz:.2g} Hz, "
                         f"shift = {h.shift_hz:+.3g} ± {h.shift_err_hz:.2g} Hz")
         else:
             text += list(h.notes[:1])
-        self.rf_label.setText("\n".join(text))
+        return text
 
     def shutdown(self) -> None:
         self.analyser.shutdown()
