@@ -26,12 +26,12 @@ kind = "lock"
 
 [[steps]]
 kind = "rf_grid"
-light_powers_uW = [3.0, 6.0, 9.0]
+light_powers_uW = [4.0, 6.0, 8.0]
 rf_powers_dBm = [-34.0, -31.0, -28.0]
 center_hz = 461719711.0
 span_hz = 100.0
 step_hz = 2.0
-repeats = 4
+repeats = 6
 """
 
 
