@@ -11,14 +11,16 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "kmor"
 ALLOWED = {
     "config": {"config"},
     "storage": {"storage"},
-    "analysis": {"analysis"},
+    "analysis": {"analysis", "storage"},   # one reader of the scan files and the queue journal
     "drivers": {"drivers", "config"},
     "sim": {"sim", "config", "storage"},
     "sequences": {"sequences", "storage", "config", "drivers.errors", "drivers.sr830"},
     "station": {"station", "drivers", "sim", "config", "sequences.protocols"},
     "lab": {"lab", "station", "sequences", "sim", "config", "storage"},
     "gui": {"gui", "lab", "station", "sequences", "storage", "analysis", "config", "sim", "drivers"},
-    "cli": {"cli", "lab", "station", "sequences", "storage", "analysis", "config", "sim", "drivers", "gui"},
+    "watch": {"watch", "storage", "analysis", "config"},
+    "cli_output": {"cli_output"},
+    "cli": {"cli", "cli_output", "watch", "lab", "station", "sequences", "storage", "analysis", "config", "sim", "drivers", "gui"},
     "__main__": {"cli"},
 }
 EXCEPTIONS = {
