@@ -45,13 +45,13 @@ def assert_only_config_error(data, name="t.toml"):
         assert exc.file == name and str(exc).startswith(name)
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.text(max_size=10), toml_values, max_size=6))
 def test_random_tables_give_config_error(data):
     assert_only_config_error(data)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(LEAVES), toml_values)
 def test_one_mutated_value_is_accepted_or_named(path, value):
     data = copy.deepcopy(SIM)
@@ -71,7 +71,7 @@ def test_one_mutated_value_is_accepted_or_named(path, value):
         assert math.isfinite(got)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=300))
 def test_binary_garbage_gives_config_error(raw):
     try:

@@ -41,7 +41,7 @@ def vapor_density_cm3(temperature_C: float) -> float:
         log_p = 4.961 - 4646.0 / t_k
     else:
         log_p = 8.233 - 4693.0 / t_k - 1.2403 * math.log10(t_k)
-    return 10.0**log_p * PASCAL_PER_ATM / (BOLTZMANN_J_PER_K * t_k) * 1e-6
+    return float(10.0**log_p * PASCAL_PER_ATM / (BOLTZMANN_J_PER_K * t_k) * 1e-6)
 
 
 def temperature_for_density_C(density_cm3: float) -> float:
@@ -200,6 +200,7 @@ def _conditions(prefix: str, temperature_C: float | None, density_cm3: float | N
         raise ValueError(f"{label}: give a temperature, a density, or both")
     t_source = n_source = "input"
     if temperature_C is None:
+        assert density_cm3 is not None  # both None was refused above
         temperature_C, t_source = temperature_for_density_C(density_cm3), "derived"
     if density_cm3 is None:
         density_cm3, n_source = vapor_density_cm3(temperature_C), "derived"

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .hyperfine import HyperfineResult, RfScanResult
+from .hyperfine import HyperfineResult, RfScanResult, zero_light_line
 from .numbers import format_p, format_pm
 from .nmor_fit import gamma_nmor_hz
 from .zeeman import BScanResult, ZeemanResult
 
 DPI = 110
-_SWEEP_STYLE = {"down": dict(marker="v", color="tab:blue"), "up": dict(marker="^", color="tab:orange"),
+_SWEEP_STYLE: dict[str, dict[str, Any]] = {"down": dict(marker="v", color="tab:blue"), "up": dict(marker="^", color="tab:orange"),
                 "": dict(marker="o", color="tab:gray")}
 
 
@@ -36,7 +37,7 @@ def rotation_vs_field(scan: BScanResult, path: Path) -> Path:
     fig = Figure(figsize=(6.4, 4.4), layout="constrained")
     ax = fig.subplots()
     _draw_bscan(ax, scan, small=False)
-    width = "" if not scan.has_width else f": width {format_pm(scan.fit.width_uG, scan.width_err_uG, 'uG')}"
+    width = "" if not scan.has_width else f": width {format_pm(scan.width_uG, scan.width_err_uG, 'uG')}"
     ax.set_title(f"NMOR rotation, {scan.line}, {scan.light_power_uW:.3g} uW{width}\n"
                  f"{scan.quality.summary()}", fontsize=10)
     return _save(fig, path)
@@ -51,7 +52,7 @@ def bscan_overview(scans: Sequence[BScanResult], path: Path, max_panels: int = 2
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     for ax, scan in zip(axes, shown):
         _draw_bscan(ax, scan, small=True)
-        width = f"{scan.fit.width_uG:.3g} uG" if scan.has_width else "no width"
+        width = f"{scan.width_uG:.3g} uG" if scan.has_width else "no width"
         ax.set_title(f"{Path(scan.file).name}: {scan.light_power_uW:.3g} uW, {width}\n{scan.quality.summary()}",
                      fontsize=7, color="black" if scan.fit_status == "fitted" else "tab:red")
     for ax in axes[len(shown):]:
@@ -61,7 +62,7 @@ def bscan_overview(scans: Sequence[BScanResult], path: Path, max_panels: int = 2
     return _save(fig, path)
 
 
-def _draw_bscan(ax: object, scan: BScanResult, small: bool) -> None:
+def _draw_bscan(ax: Axes, scan: BScanResult, small: bool) -> None:
     size = 6 if small else 14
     for sweep in ("down", "up", ""):
         sel = scan.direction == sweep
@@ -97,12 +98,12 @@ def widths_vs_power(result: ZeemanResult, path: Path) -> Path:
                             (False, dict(fmt="o", mfc="white", color="tab:gray", label="not in the fit"))):
             pts = [s for s, u in zip(result.scans, result.used) if u == used]
             if pts:
-                ax.errorbar([s.light_power_uW for s in pts], [s.fit.width_uG for s in pts],
+                ax.errorbar([s.light_power_uW for s in pts], [s.width_uG for s in pts],
                             yerr=[s.width_err_uG * (scale if used else 1.0) for s in pts],
                             capsize=3, **style)
         bad = [s for s in result.scans if s.fit_status != "fitted"]
         if bad:
-            ax.plot([s.light_power_uW for s in bad], [s.fit.width_uG for s in bad], "x", color="tab:red",
+            ax.plot([s.light_power_uW for s in bad], [s.width_uG for s in bad], "x", color="tab:red",
                     ms=9, label="model mismatch")
         ax.set_xlabel("light power (uW)")
         ax.set_ylabel("peak-to-peak width DeltaB (uG)")
@@ -115,7 +116,7 @@ def widths_vs_power(result: ZeemanResult, path: Path) -> Path:
             ax.errorbar([0.0], [ex.intercept], yerr=[ex.intercept_err], fmt="s", color="tab:red",
                         capsize=4, label=f"DeltaB0 = {_pm(ex.intercept, ex.intercept_err)} uG")
         ax_low.set_xlim(-0.3, x_hi * 1.1)
-        low_w = [s.fit.width_uG for s, u in zip(result.scans, result.used) if u]
+        low_w = [s.width_uG for s, u in zip(result.scans, result.used) if u]
         ax_low.set_ylim(0.0, max(low_w) * 1.2)
         gamma = gamma_nmor_hz(ex.intercept)
         ax_low.set_title(f"DeltaB0 = {format_pm(ex.intercept, ex.intercept_err, 'uG')}, gamma/2pi = "
@@ -124,10 +125,10 @@ def widths_vs_power(result: ZeemanResult, path: Path) -> Path:
                          f"errors x{ex.error_scale:.2g}", fontsize=9)
     else:
         ax_low.set_title(result.note, fontsize=8)
-    nested = [s for s in result.scans if s.nested is not None and s.fit is s.nested]
-    for k, s in enumerate(nested):
-        ax_all.errorbar([s.light_power_uW] * len(s.nested.components), [c.width_uG for c in s.nested.components],
-                        yerr=[c.width_err_uG for c in s.nested.components], fmt="D", mfc="white",
+    nested = [(s.light_power_uW, s.nested) for s in result.scans if s.nested is not None and s.fit is s.nested]
+    for k, (power_uW, fit) in enumerate(nested):
+        ax_all.errorbar([power_uW] * len(fit.components), [c.width_uG for c in fit.components],
+                        yerr=[c.width_err_uG for c in fit.components], fmt="D", mfc="white",
                         color="tab:green", capsize=3, label="two-component fit" if k == 0 else None)
     ax_all.set_title(f"NMOR widths, {result.line}")
     ax_all.legend(fontsize=8)
@@ -212,7 +213,7 @@ def rf_overview(scans: Sequence[RfScanResult], reference_hz: float, path: Path, 
     for ax, scan in zip(axes, shown):
         _draw_rf(ax, scan, reference_hz, small=True)
         ax.set_title(f"{scan.light_power_uW:.3g} uW, {_rf_label(scan)}: "
-                     f"{scan.fit.fwhm_hz:.3g} Hz", fontsize=8)
+                     f"{scan.zero_zero_fit.fwhm_hz:.3g} Hz", fontsize=8)
     for ax in axes[len(shown):]:
         ax.set_visible(False)
     if len(scans) > max_panels:
@@ -220,7 +221,7 @@ def rf_overview(scans: Sequence[RfScanResult], reference_hz: float, path: Path, 
     return _save(fig, path)
 
 
-def _draw_rf(ax: object, scan: RfScanResult, reference_hz: float, small: bool) -> None:
+def _draw_rf(ax: Axes, scan: RfScanResult, reference_hz: float, small: bool) -> None:
     """The averaged spectrum and its fit, as the change from the fitted straight background (uV)."""
     sp, fit = scan.spectrum, scan.fit
     assert fit is not None
@@ -254,9 +255,10 @@ def hyperfine_vs_light(result: HyperfineResult, path: Path) -> Path:
         scans = [s for s in group.scans if s.fit is not None]
         p = [s.light_power_uW for s in scans]
         label = f"{group.rf_power_dBm:.3g} dBm ({1e3 * group.rf_power_mW:.2g} uW)"
-        ax_w.errorbar(p, [s.fit.fwhm_hz for s in scans], yerr=[s.fit.fwhm_err_hz for s in scans],
+        ax_w.errorbar(p, [s.zero_zero_fit.fwhm_hz for s in scans], yerr=[s.zero_zero_fit.fwhm_err_hz for s in scans],
                       fmt="o", color=color, capsize=3, label=label)
-        ax_c.errorbar(p, [s.fit.center_hz - ref for s in scans], yerr=[s.fit.center_err_hz for s in scans],
+        ax_c.errorbar(p, [s.zero_zero_fit.center_hz - ref for s in scans],
+                      yerr=[s.zero_zero_fit.center_err_hz for s in scans],
                       fmt="o", color=color, capsize=3, label=label)
         grid = np.linspace(0.0, max(p) * 1.05, 50)
         for ax, line, off in ((ax_w, group.fwhm_fit, 0.0), (ax_c, group.center_fit, -ref)):
@@ -284,10 +286,12 @@ def hyperfine_vs_rf(result: HyperfineResult, path: Path) -> Path:
     mw = [g.rf_power_mW for g in groups]
     to_uW = 1e3   # the rf powers are a few uW: plotted in uW so the tick labels stay short
     uw = [to_uW * m for m in mw]
-    ax_w.errorbar(uw, [g.fwhm_fit.intercept for g in groups], yerr=[g.fwhm_fit.intercept_err for g in groups],
+    fwhm_lines = [zero_light_line(g.fwhm_fit) for g in groups]
+    center_lines = [zero_light_line(g.center_fit) for g in groups]
+    ax_w.errorbar(uw, [f.intercept for f in fwhm_lines], yerr=[f.intercept_err for f in fwhm_lines],
                   fmt="o", color="tab:blue", capsize=3, label="zero-light FWHM")
-    ax_c.errorbar(uw, [g.center_fit.intercept - ref for g in groups],
-                  yerr=[g.center_fit.intercept_err for g in groups], fmt="o", color="tab:blue", capsize=3,
+    ax_c.errorbar(uw, [c.intercept - ref for c in center_lines],
+                  yerr=[c.intercept_err for c in center_lines], fmt="o", color="tab:blue", capsize=3,
                   label="zero-light centre")
     if mw:
         grid = np.linspace(0.0, max(mw) * 1.05, 50)

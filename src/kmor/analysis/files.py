@@ -260,8 +260,9 @@ def polarimeter_V_per_rad(scan: ScanData) -> float | None:
         return None
     table = config.get("polarimeter")
     value = table.get("calibration_V_per_rad") if isinstance(table, dict) else None
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-    return float(value) if ok else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) and value > 0 else None
 
 
 def laser_line(scan: ScanData) -> str:

@@ -163,7 +163,8 @@ def covariance_from_jacobian(jac: Array) -> Array:
     if s[0] == 0.0 or s[-1] <= threshold:
         raise FitError("parameters are not determined by the data (singular Jacobian)")
     vs = vt.T / s
-    return vs @ vs.T
+    covariance: Array = vs @ vs.T
+    return covariance
 
 
 def solve_from_candidates(model: ModelFn, jacobian: ModelFn, starts: Iterable[Array],
@@ -250,10 +251,10 @@ def linear_background(basis_rows: Array, data: ScaledData) -> Array:
     design = np.vstack([basis_rows * w, w, w * data.x])
     gram = design @ design.T
     try:
-        return np.linalg.solve(gram, design @ (data.y * w))
+        return np.asarray(np.linalg.solve(gram, design @ (data.y * w)), dtype=np.float64)
     except np.linalg.LinAlgError:
         coef, *_ = np.linalg.lstsq(design.T, data.y * w, rcond=None)
-        return coef
+        return np.asarray(coef, dtype=np.float64)
 
 
 def smoothed_residual(data: ScaledData) -> Array:
@@ -261,14 +262,15 @@ def smoothed_residual(data: ScaledData) -> Array:
     to find extrema for starting guesses without chasing single noisy points."""
     q0, q1 = _background_basis(data)
     yw = data.y * data.weights
-    resid = (yw - np.dot(q0, yw) * q0 - np.dot(q1, yw) * q1) / data.weights
+    resid: Array = (yw - np.dot(q0, yw) * q0 - np.dot(q1, yw) * q1) / data.weights
     n = resid.size
     half = 0 if n < 15 else 1 if n < 60 else 2 if n < 300 else 3
     if half == 0:
         return resid
     kernel = np.ones(2 * half + 1) / (2 * half + 1)
     padded = np.concatenate([resid[half:0:-1], resid, resid[-2:-half - 2:-1]])
-    return np.convolve(padded, kernel, mode="valid")
+    smoothed: Array = np.convolve(padded, kernel, mode="valid")
+    return smoothed
 
 
 def binned(data: ScaledData, max_bins: int = 64) -> ScaledData:

@@ -122,6 +122,24 @@ class RfScanResult:
     def rf_power_mW(self) -> float | None:
         return None if self.rf_power_dBm is None else 10.0 ** (self.rf_power_dBm / 10.0)
 
+    @property
+    def zero_zero_fit(self) -> LorentzianFit:
+        """`fit`, for a narrow scan that has one (the only scans the extrapolations use)."""
+        if self.fit is None:
+            raise ValueError(f"{self.file}: no Lorentzian fit of the 0-0 line (a wide scan or no signal)")
+        return self.fit
+
+    @property
+    def known_rf_power_dBm(self) -> float:
+        """`rf_power_dBm`, for a scan whose file gives it (the only scans the extrapolations use)."""
+        if self.rf_power_dBm is None:
+            raise ValueError(f"{self.file}: no rf power in the parameters (rf_power_dBm)")
+        return self.rf_power_dBm
+
+    @property
+    def known_rf_power_mW(self) -> float:
+        return float(10.0 ** (self.known_rf_power_dBm / 10.0))
+
     def as_dict(self, reference_hz: float = K39_HFS_REFERENCE_HZ) -> dict[str, Any]:
         out: dict[str, Any] = {
             "file": self.file, "status": self.status, "light_power_uW": self.light_power_uW,
@@ -179,7 +197,7 @@ def fit_rfscan(scan: ScanData, reference_hz: float = K39_HFS_REFERENCE_HZ,
         notes.append(f"file status {scan.status}: analysed the {scan.n_points} points it holds")
     if spectrum.counter_offset_hz is not None and abs(spectrum.counter_offset_hz) > 0.1:
         notes.append(f"counter reads {spectrum.counter_offset_hz:+.3g} Hz from the set frequency")
-    common = dict(file=str(scan.path), status=scan.status, light_power_uW=power,
+    common: dict[str, Any] = dict(file=str(scan.path), status=scan.status, light_power_uW=power,
                   nominal_power_uW=nominal_light_uW(scan, power), rf_power_dBm=rf_dBm,
                   bz_uG=_number(scan.param(*BZ_PARAMETERS)), span_hz=span, n_points=int(keep.sum()),
                   excluded=excluded, spectrum=spectrum)
@@ -432,10 +450,10 @@ def extrapolate_hyperfine(results: list[RfScanResult], reference_hz: float = K39
     if len(good) >= 3:
         mw = [g.rf_power_mW for g in good]
         try:
-            fwhm_fit = extrapolate_to_zero(mw, [g.fwhm_fit.intercept for g in good],
-                                           [g.fwhm_fit.intercept_err for g in good])
-            center_fit = extrapolate_to_zero(mw, [g.center_fit.intercept for g in good],
-                                             [g.center_fit.intercept_err for g in good])
+            fwhm_fit = extrapolate_to_zero(mw, [zero_light_line(g.fwhm_fit).intercept for g in good],
+                                           [zero_light_line(g.fwhm_fit).intercept_err for g in good])
+            center_fit = extrapolate_to_zero(mw, [zero_light_line(g.center_fit).intercept for g in good],
+                                             [zero_light_line(g.center_fit).intercept_err for g in good])
         except FitError as exc:
             notes.append(f"extrapolation to zero rf power failed: {exc}")
             fwhm_fit = center_fit = None
@@ -443,31 +461,30 @@ def extrapolate_hyperfine(results: list[RfScanResult], reference_hz: float = K39
         notes.append(f"extrapolation to zero rf power needs >= 3 rf powers with a zero-light value; "
                      f"{len(good)} available")
     used_files = {s.file for g in good for s, u in zip(g.scans, g.used) if u} if fwhm_fit else set()
-    groups = tuple(g if fwhm_fit else _unused(g) for g in groups)
-    groups = tuple(_restrict(g, used_files) for g in groups)
+    kept = tuple(_restrict(g if fwhm_fit else _unused(g), used_files) for g in groups)
     center_all = None
     in_light = [r for r in narrow if light_x_max_uW is None or r.nominal_power_uW <= light_x_max_uW * (1 + 1e-3)]
     if len(in_light) >= 3 and np.ptp([r.light_power_uW for r in in_light]) > 0:
         try:
             center_all = extrapolate_to_zero([r.light_power_uW for r in in_light],
-                                             [r.fit.center_hz for r in in_light],
-                                             [r.fit.center_err_hz for r in in_light])
+                                             [r.zero_zero_fit.center_hz for r in in_light],
+                                             [r.zero_zero_fit.center_err_hz for r in in_light])
         except FitError:
             center_all = None
     fields = [abs(r.bz_uG) for r in narrow if r.bz_uG is not None]
     quad = quadratic_zeeman_shift_hz(float(np.mean(fields)), reference_hz) if fields else None
-    return HyperfineResult(reference_hz=reference_hz, groups=groups, fwhm_fit=fwhm_fit,
+    return HyperfineResult(reference_hz=reference_hz, groups=kept, fwhm_fit=fwhm_fit,
                            center_fit=center_fit, model=_model_extrapolation(narrow, rf_x_max_mW, light_x_max_uW),
                            center_all=center_all, quadratic_zeeman_hz=quad, wide_scans=wide,
                            notes=tuple(notes))
 
 
 def _rf_groups(narrow: list[RfScanResult], light_x_max_uW: float | None) -> list[RfPowerGroup]:
-    labels = cluster_labels([r.rf_power_dBm for r in narrow], rel_tol=0.0, abs_tol=0.05)
+    labels = cluster_labels([r.known_rf_power_dBm for r in narrow], rel_tol=0.0, abs_tol=0.05)
     groups = []
     for label in sorted(set(labels)):
         scans = sorted((r for r, k in zip(narrow, labels) if k == label), key=lambda r: r.light_power_uW)
-        dBm = float(np.mean([r.rf_power_dBm for r in scans]))
+        dBm = float(np.mean([r.known_rf_power_dBm for r in scans]))
         used = tuple(light_x_max_uW is None or r.nominal_power_uW <= light_x_max_uW * (1 + 1e-3)
                      for r in scans)
         pts = [r for r, u in zip(scans, used) if u]
@@ -478,9 +495,9 @@ def _rf_groups(narrow: list[RfScanResult], light_x_max_uW: float | None) -> list
         else:
             x = [r.light_power_uW for r in pts]
             try:
-                fwhm_fit = extrapolate_to_zero(x, [r.fit.fwhm_hz for r in pts], [r.fit.fwhm_err_hz for r in pts])
-                center_fit = extrapolate_to_zero(x, [r.fit.center_hz for r in pts],
-                                                 [r.fit.center_err_hz for r in pts])
+                fwhm_fit = extrapolate_to_zero(x, [r.zero_zero_fit.fwhm_hz for r in pts], [r.zero_zero_fit.fwhm_err_hz for r in pts])
+                center_fit = extrapolate_to_zero(x, [r.zero_zero_fit.center_hz for r in pts],
+                                                 [r.zero_zero_fit.center_err_hz for r in pts])
             except FitError as exc:
                 note = f"extrapolation to zero light failed: {exc}"
                 fwhm_fit = center_fit = None
@@ -489,6 +506,13 @@ def _rf_groups(narrow: list[RfScanResult], light_x_max_uW: float | None) -> list
         groups.append(RfPowerGroup(rf_power_dBm=dBm, rf_power_mW=10.0 ** (dBm / 10.0), scans=tuple(scans),
                                    used=used, fwhm_fit=fwhm_fit, center_fit=center_fit, note=note))
     return groups
+
+
+def zero_light_line(line: LineFit | None) -> LineFit:
+    """An rf power group's straight line to zero light, for the groups that have one."""
+    if line is None:
+        raise ValueError("an rf power group without a straight line to zero light")
+    return line
 
 
 def _unused(g: RfPowerGroup) -> RfPowerGroup:
@@ -504,20 +528,20 @@ def _restrict(g: RfPowerGroup, used_files: set[str]) -> RfPowerGroup:
 def _model_extrapolation(narrow: list[RfScanResult], rf_x_max_mW: float | None,
                          light_x_max_uW: float | None) -> ModelExtrapolation:
     pts = [r for r in narrow
-           if (rf_x_max_mW is None or r.rf_power_mW <= rf_x_max_mW * (1 + 1e-3))
+           if (rf_x_max_mW is None or r.known_rf_power_mW <= rf_x_max_mW * (1 + 1e-3))
            and (light_x_max_uW is None or r.nominal_power_uW <= light_x_max_uW * (1 + 1e-3))]
     labels = cluster_labels([r.nominal_power_uW for r in pts])
     zero_rf = []
     skipped = []
     for label in sorted(set(labels)):
         group = [r for r, k in zip(pts, labels) if k == label]
-        mw = [r.rf_power_mW for r in group]
+        mw = [r.known_rf_power_mW for r in group]
         light = float(np.mean([r.light_power_uW for r in group]))
         if len(group) < 3 or np.ptp(mw) == 0:
             skipped.append(f"{light:.3g} uW ({len(group)} scans)")
             continue
-        w = np.array([r.fit.fwhm_hz for r in group])
-        e = np.array([r.fit.fwhm_err_hz for r in group])
+        w = np.array([r.zero_zero_fit.fwhm_hz for r in group])
+        e = np.array([r.zero_zero_fit.fwhm_err_hz for r in group])
         try:
             line = extrapolate_to_zero(mw, w * w, 2.0 * w * e)
         except FitError:

@@ -83,7 +83,7 @@ def lorentzian(freq_hz: ArrayLike, amplitude: float, center_hz: float, fwhm_hz: 
 def lorentzian_sum_model(freq: NDArray[np.float64], params: NDArray[np.float64]
                          ) -> NDArray[np.float64]:
     """Sum of Lorentzians for params [c0, c1, A_1, f0_1, fwhm_1, ...], background c0 + c1*freq."""
-    total = params[0] + params[1] * freq
+    total: NDArray[np.float64] = params[0] + params[1] * freq
     for k in range(2, params.size, 3):
         z = 2.0 * (freq - params[k + 1]) / params[k + 2]
         total = total + params[k] / (1.0 + z * z)

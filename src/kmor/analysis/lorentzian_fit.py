@@ -226,7 +226,7 @@ def _result(sol: Solution, data: ScaledData) -> MultiLorentzianFit:
     cov = fitcore.unscale_covariance(transform, sol.covariance)
     err = np.sqrt(np.diag(cov))
     resid = lorentzian_sum_model(data.x, p) - data.y
-    common = dict(offset=float(phys[0]), offset_err=float(err[0]), slope=float(phys[1]),
+    common: dict[str, Any] = dict(offset=float(phys[0]), offset_err=float(err[0]), slope=float(phys[1]),
                   slope_err=float(err[1]), f_mid_hz=fm,
                   chi2_red=float(sol.chi2_red) if data.sigma_given else 1.0,
                   n_points=int(data.x.size), dof=int(sol.dof),

@@ -216,7 +216,7 @@ def _pair_rss(proj: fitcore.Projection, i: int, j: int) -> float:
     if not det > 1e-12 * g[0, 0] * g[1, 1]:
         return np.inf
     explained = (g[1, 1] * r[0] ** 2 - 2 * g[0, 1] * r[0] * r[1] + g[0, 0] * r[1] ** 2) / det
-    return proj.yy - explained
+    return float(proj.yy - explained)
 
 
 def _accept(params: NDArray[np.float64]) -> bool:
@@ -255,7 +255,7 @@ def _result(sol: Solution, data: ScaledData) -> NmorFit:
     cov = fitcore.unscale_covariance(transform, sol.covariance)
     err = np.sqrt(np.diag(cov))
     resid = dispersive_sum_model(data.x, p) - data.y
-    common = dict(center_uG=float(phys[0]), center_err_uG=float(err[0]), offset=float(phys[1]),
+    common: dict[str, Any] = dict(center_uG=float(phys[0]), center_err_uG=float(err[0]), offset=float(phys[1]),
                   offset_err=float(err[1]), slope=float(phys[2]), slope_err=float(err[2]),
                   chi2_red=float(sol.chi2_red) if data.sigma_given else 1.0,
                   n_points=int(data.x.size), dof=int(sol.dof),

@@ -173,7 +173,8 @@ class Summary:
 def read_summary(path: str | Path) -> dict[str, Any]:
     """Read a summary.json back (a dict; see `Summary.document`)."""
     with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+        summary: dict[str, Any] = json.load(fh)
+    return summary
 
 
 def analyze(paths: Sequence[str | Path], out_dir: str | Path, **options: Any) -> Summary:
@@ -265,14 +266,14 @@ def _folder_roles(folder: Path) -> dict[str, ScanRole] | None:
 
 def _analyse_one(scan: ScanData, opts: AnalysisOptions, bscans: list[BScanResult],
                  rfscans: list[RfScanResult]) -> ScanRecord:
-    base = dict(file=str(scan.path), kind=scan.kind, status=scan.status, n_points=scan.n_points)
+    base: dict[str, Any] = dict(file=str(scan.path), kind=scan.kind, status=scan.status, n_points=scan.n_points)
     if scan.kind not in ("bscan", "rfscan"):
         return ScanRecord(outcome="skipped", reason=f"kind {scan.kind!r} is not analysed", **base)
     try:
         if scan.kind == "bscan":
             b = fit_bscan(scan, opts.nested_min_power_uW)
             bscans.append(b)
-            text = "" if not b.has_width else f"width {format_pm(b.fit.width_uG, b.width_err_uG, 'uG')}"
+            text = "" if not b.has_width else f"width {format_pm(b.width_uG, b.width_err_uG, 'uG')}"
             return ScanRecord(outcome=b.fit_status, light_power_uW=b.light_power_uW, reason=b.quality.reason,
                               result="; ".join(filter(None, [text, b.quality.summary()])), **base)
         r = fit_rfscan(scan, opts.reference_hz, opts.wide_span_hz)
@@ -318,17 +319,17 @@ def _mark_used(records: dict[str, ScanRecord], zeeman: dict[str, ZeemanResult],
         return
     used_files = set(hyperfine.files())
     for g in hyperfine.groups:
-        for s in g.scans:
-            rec = records[s.file]
-            if s.file in used_files:
-                reason = "" if s.fit_status == FITTED else f"{s.fit_status}, included as asked: {rec.reason}"
-                records[s.file] = dataclasses.replace(rec, outcome="used", reason=reason)
+        for r in g.scans:
+            rec = records[r.file]
+            if r.file in used_files:
+                reason = "" if r.fit_status == FITTED else f"{r.fit_status}, included as asked: {rec.reason}"
+                records[r.file] = dataclasses.replace(rec, outcome="used", reason=reason)
             else:
                 why = g.note or "; ".join(hyperfine.notes) or "outside the power limits"
-                records[s.file] = dataclasses.replace(rec, reason=f"not in the 0-0 extrapolation: {why}")
-    for s in hyperfine.wide_scans:
-        rec = records[s.file]
-        records[s.file] = dataclasses.replace(rec, reason="; ".join(filter(None, [
+                records[r.file] = dataclasses.replace(rec, reason=f"not in the 0-0 extrapolation: {why}")
+    for r in hyperfine.wide_scans:
+        rec = records[r.file]
+        records[r.file] = dataclasses.replace(rec, reason="; ".join(filter(None, [
             "wide scan: Zeeman components (Fig. 6 and their table), not in the 0-0 extrapolation", rec.reason])))
     for rec in list(records.values()):
         if rec.kind == "rfscan" and rec.outcome == FITTED and not rec.reason:
@@ -448,7 +449,8 @@ def _document(paths: Sequence[str | Path], opts: AnalysisOptions,
         "failed": [{"file": r.file, "reason": r.reason} for r in records if r.outcome == "failed"],
         "figures": {k: os.path.relpath(p, out) for k, p in figure_paths.items()},
     }
-    return _jsonable(doc)
+    document: dict[str, Any] = _jsonable(doc)
+    return document
 
 
 def _jsonable(value: Any) -> Any:

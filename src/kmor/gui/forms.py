@@ -158,8 +158,11 @@ class ParamForm(QWidget):
                 out[name] = editor.isChecked()
             elif isinstance(editor, QComboBox):
                 out[name] = editor.currentData()
-            else:
+            elif isinstance(editor, QLineEdit):
                 out[name] = editor.text()
+            else:
+                raise TypeError(f"{self.title}: field {name!r} has an editor of unknown kind "
+                                f"{type(editor).__name__}")
         return out
 
     # ------------------------------------------------------------------ validation
@@ -177,7 +180,7 @@ class ParamForm(QWidget):
         if not ok:
             return None
         try:
-            params = build(self.cls, data, file=self.title)
+            params: Any = build(self.cls, data, file=self.title)
             if self.limits_kind is not None and self.config is not None:
                 check_limits(self.limits_kind, params, self.config, file=self.title, key="")
         except ConfigError as exc:

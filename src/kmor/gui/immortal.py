@@ -22,7 +22,8 @@ _done = False
 
 
 def _singletons() -> list[object]:
-    return ([True, False, None, Ellipsis, NotImplemented, (), "", b""] + list(range(-5, 257))
+    constants: list[object] = [True, False, None, Ellipsis, NotImplemented, (), "", b""]
+    return (constants + list(range(-5, 257))
             + [chr(i) for i in range(256)] + [bytes([i]) for i in range(256)])
 
 

@@ -83,7 +83,7 @@ def save_screenshots(out_dir: str | Path, size: tuple[int, int] = (1400, 860)) -
     data = Path(tempfile.mkdtemp(prefix="kmor-screenshots-"))
     session = Session(loaded, station, data_dir=data)
     win = MainWindow(session)
-    win.ask_abort_on_close = lambda: True
+    win.ask_abort_on_close = lambda: True  # type: ignore[method-assign]  # never ask: no one is there
     win.resize(*size)
     win.show()
     saved: list[Path] = []
@@ -145,6 +145,8 @@ def save_screenshots(out_dir: str | Path, size: tuple[int, int] = (1400, 860)) -
         win.tabs.setCurrentWidget(browser)
         browser.refresh_tree()
         run = session.last_run_dir
+        if run is None:
+            raise RuntimeError("screenshots: the demo batch left no run folder to browse")
         browser.select(run / "00003-bscan.h5")
         browser.analyse(run)
         _wait(app, lambda: not browser.busy())

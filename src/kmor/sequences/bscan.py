@@ -173,8 +173,8 @@ def run_bscan(engine: Engine, p: BScanParams, *, label: str = "") -> dict[str, A
             index = 0
             for direction in p.directions:
                 fields = [b for d, b in points if d == direction]
-                rows = scan.block(lambda i=index, d=direction, f=fields:
-                                  _buffered_sweep(engine, p, i, d, f, state, settle_s))
+                rows = scan.block(functools.partial(_buffered_sweep, engine, p, index, direction, fields,
+                                                    state, settle_s))
                 index += len(rows)
         elif p.hardware_timed:
             index = 0

@@ -54,12 +54,17 @@ class LockinStatusLike(Protocol):
 
 
 class Lockin(Protocol):
-    """SR830: settings by value, outputs at one instant, status, settling time."""
+    """SR830: settings by value, outputs at one instant, status, settling time, and the data
+    storage buffer (CH1 and CH2 stored at a sample rate on the lock-in's own clock)."""
 
     harmonic: int
     sensitivity_V: float
     time_constant_s: float
     filter_slope_dB_per_oct: int
+    ch1_display: str              # what buffer channel 1 stores, e.g. "X"
+    ch2_display: str              # what buffer channel 2 stores, e.g. "Y"
+    buffer_sample_rate_hz: float | str  # 62.5 mHz .. 512 Hz, or "trigger"
+    buffer_mode: str              # "one_shot" or "loop"
 
     def snap(self, *names: str) -> dict[str, float]:
         """2-6 outputs at one instant, e.g. snap("x_V", "y_V")."""
@@ -69,6 +74,19 @@ class Lockin(Protocol):
 
     def settle_time_s(self, fraction: float = 0.99) -> float:
         """Time for the output filter to reach `fraction` of a step."""
+
+    def reset_buffer(self) -> None:
+        """Erase both buffer channels and stop storage (REST)."""
+
+    def start_buffer(self) -> None:
+        """Start (or resume) storing CH1 and CH2 at the sample rate (STRT)."""
+
+    def pause_buffer(self) -> None:
+        """Pause storage (PAUS)."""
+
+    def read_buffer(self, channel: int, first: int = 0, count: int | None = None) -> np.ndarray:
+        """`count` points (default: all from `first`) of buffer channel 1 or 2, in the units of
+        that channel's display."""
 
 
 class Laser(Protocol):

@@ -16,7 +16,7 @@ from pathlib import Path
 from kmor.config.files import LoadedConfig, load_config
 from kmor.config.loader import ConfigError, build, parse_toml_bytes
 from kmor.config.model import KmorConfig
-from kmor.sequences.queue import QUEUE_FILE
+from kmor.storage.queue_journal import QUEUE_FILE
 from kmor.storage import load_json
 from kmor.storage.errors import StorageError
 

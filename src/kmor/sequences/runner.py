@@ -41,11 +41,12 @@ from kmor.sequences.laser import LaserSetupParams, setup_laser
 from kmor.sequences.live_status import LiveStatus
 from kmor.sequences.lock import restore_lock
 from kmor.sequences.notify import notify_run_end
-from kmor.sequences.queue import DONE, QueueState
+from kmor.sequences.queue import QueueState
 from kmor.sequences.resume_config import resume_command
 from kmor.sequences.session import LOG_FILE, Lab, attach_log, detach_log
 from kmor.storage import new_run_dir
 from kmor.storage.errors import StorageError
+from kmor.storage.queue_journal import DONE
 from kmor.storage.run_lock import hold_run_folder
 from kmor.storage.runs import remove_if_unused
 

@@ -27,6 +27,7 @@ from kmor.sim.instruments import (
     SR830Emulator,
     TLB6300Emulator,
 )
+from kmor.sim.instruments.base import Emulator
 from kmor.sim.physics.model import ApparatusState, LabPhysics
 from kmor.sim.visa_backend import SimVisaLibrary
 
@@ -124,10 +125,10 @@ class SimLab:
         noise = {d.transmission_ai: lambda: self.physics.transmission_noise_V_per_rtHz(self.state())}
         return SimDaq(self.clock, d.device, sources, noise, rng, ao_channels=ao)
 
-    def resources(self) -> dict[str, object]:
+    def resources(self) -> dict[str, Emulator]:
         """VISA resource name -> emulator, as addressed in the config."""
         inst = self.config.instruments
-        found = {
+        found: dict[str, Emulator] = {
             inst.rf_generator.resource: self.rf_generator,
             inst.counter.resource: self.counter,
             inst.lockin_polarimeter.resource: self.lockin_polarimeter,
@@ -162,12 +163,13 @@ class SimLab:
         """The apparatus as the instruments have set it, for the physics model."""
         d = self.config.daq
         fields = self.coil_fields_uG()
+        bx_uG, by_uG, bz_uG = (fields[a] for a in FIELD_AXES)
         laser, rf = self.laser, self.rf_generator
         return ApparatusState(
             laser_on=laser.output_on, wavelength_nm=laser.wavelength_nm, piezo_pct=laser.piezo_pct,
             diode_current_mA=laser.current_mA, control_V=self.daq.ao_V(d.laser_control_ao),
             attenuator_V=self.daq.ao_V(d.attenuator_ao) if d.attenuator_ao else None,
-            field_uG=tuple(fields[a] for a in FIELD_AXES),
+            field_uG=(bx_uG, by_uG, bz_uG),
             rf_on=rf.output_on, rf_freq_hz=rf.freq_hz, rf_amplitude_dBm=rf.amplitude_dBm,
         )
 
@@ -185,15 +187,15 @@ class SimLab:
         return self.physics.reference_2f_signal_V(self.clock.now_s(), self.state())
 
 
-def emulators_by_name(lab: SimLab) -> dict[str, object]:
+def emulators_by_name(lab: SimLab) -> dict[str, Emulator]:
     """`[sim.ports]` key -> emulator for every VISA instrument of the lab: the five instrument
     roles and the Keithley 6221 of each coil driven by a current source (keyed by coil name)."""
-    found: dict[str, object] = {role: getattr(lab, role) for role in INSTRUMENT_ROLES}
+    found: dict[str, Emulator] = {role: getattr(lab, role) for role in INSTRUMENT_ROLES}
     found.update(lab.current_sources)
     return found
 
 
-def emulators_by_port(lab: SimLab) -> Mapping[int, object]:
+def emulators_by_port(lab: SimLab) -> Mapping[int, Emulator]:
     """TCP port -> emulator, from the `[sim.ports]` table (used by `kmor sim serve`)."""
     ports = lab.config.sim.ports
     return {getattr(ports, name): emulator for name, emulator in emulators_by_name(lab).items()}

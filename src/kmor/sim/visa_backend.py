@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from pyvisa import constants, highlevel, rname
 from pyvisa.constants import ResourceAttribute, StatusCode
+from pyvisa.typing import VISASession
 from pyvisa.util import LibraryPath
 
 from kmor.sim.instruments.base import Emulator, framed_reply
@@ -143,7 +144,8 @@ class SimVisaLibrary(highlevel.VisaLibraryBase):
     def _session(self, session: Any) -> _Session:
         sess = self.sessions.get(session)
         if not isinstance(sess, _Session):
-            self.handle_return_value(session, StatusCode.error_invalid_object)
+            self.handle_return_value(session, StatusCode.error_invalid_object)  # raises VisaIOError
+            raise TypeError(f"VISA session {session!r} is not an open instrument session")
         return sess
 
     def open_default_resource_manager(self):
@@ -174,7 +176,7 @@ class SimVisaLibrary(highlevel.VisaLibraryBase):
             ResourceAttribute.io_prot: constants.IOProtocol.normal,
             ResourceAttribute.dma_allow_enabled: False,
         }
-        if is_gpib:
+        if isinstance(parsed, rname.GPIBInstr):
             attrs[ResourceAttribute.gpib_primary_address] = int(parsed.primary_address)
             attrs[ResourceAttribute.gpib_secondary_address] = (
                 int(parsed.secondary_address) if parsed.secondary_address is not None
@@ -274,7 +276,7 @@ class SimVisaLibrary(highlevel.VisaLibraryBase):
         timeout_ms = sess.attrs.get(ResourceAttribute.timeout_value, 2000)
         if self.clock is not None and timeout_ms not in (None, constants.VI_TMO_INFINITE):
             self.clock.sleep(float(timeout_ms) / 1000.0)
-        session = next((k for k, v in self.sessions.items() if v is sess), None)
+        session = next((VISASession(k) for k, v in self.sessions.items() if v is sess), None)
         return self.handle_return_value(session, StatusCode.error_timeout)
 
     def clear(self, session):

@@ -176,8 +176,10 @@ class BrowserPanel(Panel):
         target = str(path)
         for i in range(self.tree.topLevelItemCount()):
             run = self.tree.topLevelItem(i)
+            if run is None:
+                continue
             for item in [run] + [run.child(k) for k in range(run.childCount())]:
-                if item.data(0, Qt.ItemDataRole.UserRole) == target:
+                if item is not None and item.data(0, Qt.ItemDataRole.UserRole) == target:
                     self.tree.setCurrentItem(item)
                     return True
         return False

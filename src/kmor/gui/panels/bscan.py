@@ -132,6 +132,8 @@ class BScanPanel(MeasurementPanel):
         if rows is None:
             return
         field = rows.get("field_uG", rows.get("field_set_uG"))
+        if field is None:
+            raise ValueError(f"{path}: a B scan without a field_uG or field_set_uG column")
         sweeps = rows.get("sweep", np.full(len(rows["x_V"]), "", dtype=object))
         for columns in self.data.values():
             columns.clear(len(rows["x_V"]))

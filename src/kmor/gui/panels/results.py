@@ -170,8 +170,10 @@ class ResultsPanel(Panel):
         for line, z in self.zeeman.items():
             color = LINE_COLORS.get(line, "#333333")
             p = np.array([s.light_power_uW for s in z.scans])
-            w = np.array([s.fit.width_uG for s in z.scans])
-            e = np.array([s.fit.width_err_uG for s in z.scans])
+            # scans in a ZeemanResult all have a width; the error bar is the one the straight line
+            # uses: the fit's error scaled by sqrt(max(1, chi2_red)) of that scan's fit
+            w = np.array([s.width_uG for s in z.scans])
+            e = np.array([s.width_err_uG for s in z.scans])
             plot.addItem(pg.ErrorBarItem(x=p, y=w, height=2 * e, pen=pg.mkPen(color)))
             plot.plot(p, w, pen=None, symbol="o", symbolBrush=color, symbolPen=None, name=f"{line} scans")
             ex = z.extrapolation

@@ -36,8 +36,11 @@ class Emulator(Protocol):
     read_termination: str
     write_termination: str
     input_terminators: bytes
-    output_policy: OutputPolicy
     lock: threading.RLock
+
+    @property
+    def output_policy(self) -> OutputPolicy:
+        """What a new message does to an unread reply (read only: each emulator class fixes it)."""
 
     def handle(self, line: bytes) -> bytes | None: ...
 

@@ -85,6 +85,23 @@ class SR830Emulator(EmulatorBase):
     input_terminators = b"\n\r"
     output_policy = "queue"
 
+    # The settings (default_settings(): set by reset(), saved by SSET and restored by RSET).
+    harmonic: int
+    internal_reference: bool
+    ref_freq_hz: float
+    phase_deg: float
+    sine_amplitude_V: float
+    sensitivity_index: int
+    time_constant_index: int
+    slope_index: int
+    reserve_mode: int
+    input_source: int
+    aux_out_V: list[float]
+    options: dict[str, int]
+    displays: dict[int, tuple[int, int]]      # DDEF: (display j, ratio k)
+    front_outputs: dict[int, int]             # FPOP: 0 display, 1 X (Y)
+    offsets: dict[int, tuple[float, int]]     # OEXP: (percent, expand code)
+
     def __init__(
         self,
         clock,

@@ -69,7 +69,10 @@ class SrsParser:
         replies: list[str] = []
         for unit in split_units(text):
             parsed = parse_unit(unit)
-            command = self._commands.get(parsed.mnemonic) if parsed else None
+            if parsed is None:
+                self.esr |= ESR_COMMAND_ERROR
+                continue
+            command = self._commands.get(parsed.mnemonic)
             handler = None
             if command is not None:
                 handler = command.on_query if parsed.is_query else command.on_set
