@@ -18,7 +18,10 @@ from typing import Any, Iterable
 import numpy as np
 import pytest
 
+from kmor.config.model import PolarimeterSection
 from kmor.sim.physics import ApparatusState, LabPhysics, PhysicsParams
+
+POLARIMETER_V_PER_RAD = PolarimeterSection().calibration_V_per_rad
 from kmor.storage import ScanWriter, new_run_dir, next_scan_path
 
 D1_NM = 770.108385
@@ -44,7 +47,7 @@ class SyntheticLab:
         params = PhysicsParams()
         params = dataclasses.replace(params, laser=dataclasses.replace(
             params.laser, drift_random_walk_MHz_per_rtS=0.0, drift_linear_MHz_per_h=0.0))
-        self.physics = LabPhysics(params, np.random.default_rng(seed))
+        self.physics = LabPhysics(params, np.random.default_rng(seed), polarimeter_V_per_rad=POLARIMETER_V_PER_RAD)
         self.rng = np.random.default_rng(seed + 1000)
         self.residual = params.fields.residual_uG
         det = self.physics.best_detuning_MHz("D1")

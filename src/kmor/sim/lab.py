@@ -37,7 +37,8 @@ class SimLab:
         self.config = config
         self.clock = SimClock(speed=speed if speed is not None else (sim.speed or None))
         streams = np.random.default_rng(sim.seed).spawn(6)
-        self.physics = LabPhysics(sim.physics, streams[0])
+        self.physics = LabPhysics(sim.physics, streams[0],
+                                  polarimeter_V_per_rad=config.polarimeter.calibration_V_per_rad)
         self.reference_connected = True
         """The SR620's external 10 MHz reference cable; set False to simulate losing it."""
         self.polarimeter_extra_V = 0.0
@@ -144,6 +145,7 @@ class SimLab:
             attenuator_V=self.daq.ao_V(d.attenuator_ao) if d.attenuator_ao else None,
             field_uG=tuple(fields[a] for a in FIELD_AXES),
             rf_on=rf.output_on, rf_freq_hz=rf.freq_hz, rf_amplitude_dBm=rf.amplitude_dBm,
+            time_s=self.clock.now_s(),
         )
 
     def _rf_at_counter_hz(self) -> float | None:
