@@ -112,8 +112,9 @@ def test_attenuator_spans_the_papers_power_range_monotonically():
     volts = np.linspace(0.0, 5.0, 51)
     powers = [physics.light_power_uW(ApparatusState(attenuator_V=v)) for v in volts]
     assert np.all(np.diff(powers) > 0)
-    assert powers[0] < 2.0 and powers[-1] == pytest.approx(120.0)
-    assert physics.light_power_uW(ApparatusState(attenuator_V=9.0)) == pytest.approx(120.0)
+    assert powers[0] < 2.0 and powers[-1] == pytest.approx(PhysicsParams().optics.max_power_uW)
+    assert powers[-1] >= 1.2 * 115.0       # room for the power drift at the paper's highest power
+    assert physics.light_power_uW(ApparatusState(attenuator_V=9.0)) == pytest.approx(powers[-1])
     assert physics.light_power_uW(ApparatusState(attenuator_V=None)) == pytest.approx(10.0)
     s = ApparatusState(attenuator_V=2.0)
     assert physics.light_monitor_V(s) == pytest.approx(physics.light_power_uW(s) / 25.0)   # 25 uW/V as [daq]

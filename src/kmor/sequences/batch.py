@@ -24,7 +24,7 @@ from typing import Any
 
 from kmor.config.loader import ConfigError, build, parse_toml_bytes, read_toml
 from kmor.config.schema import param
-from kmor.sequences import bscan, lockpoint, rfscan, zeroing
+from kmor.sequences import bscan, laser, lock, lockpoint, rfscan, zeroing
 from kmor.sequences.bscan import BScanParams
 from kmor.sequences.laser import LaserSetupParams
 from kmor.sequences.lock import LockParams
@@ -270,9 +270,9 @@ def expand(steps: list[tuple[str, Any]], config: Any) -> list[Job]:
                             label=label, params=params, estimate_s=estimate))
 
         if kind == "laser":
-            add("laser", f"laser on {p.line}", p, p.settle_s + 5.0)
+            add("laser", f"laser on {p.line}", p, laser.estimate_s(p))
         elif kind == "lock":
-            add("lock", "laser lock", p, 3.0 + p.capture_s)
+            add("lock", "laser lock", p, lock.estimate_s(p))
         elif kind == "lock_point_search":
             add("lock_point_search", "lock-point search", p, lockpoint.estimate_s(p))
         elif kind == "zeroing":

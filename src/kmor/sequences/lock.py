@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.special import gammaincinv
 
 from kmor.config.schema import param
 from kmor.sequences import events as ev
@@ -169,6 +170,15 @@ class LockServo:
 
 
 # ---------------------------------------------------------------------------------------------
+def estimate_s(p: LockParams) -> float:
+    """Lab time (s) of `acquire_lock` when it captures at once: seven lock-in settles (start, and
+    before, between and after the two slope measurements), twelve reading spacings of one time
+    constant (5 readings here, 3 at each of the four slope points, three spacings each), then
+    capture_s in band plus one servo period."""
+    settle = float(gammaincinv(p.filter_slope_dB_per_oct // 6, 0.99)) * p.time_constant_s
+    return 7 * settle + 12 * p.time_constant_s + p.capture_s + p.period_s
+
+
 def configure_reference_lockin(engine: Any, p: LockParams) -> float:
     """Set the 2f lock-in; returns its settling time (s, 99 %)."""
     li = engine.station.lockin_reference

@@ -125,25 +125,24 @@ class SimLab:
     # --- what the instruments apply -----------------------------------------------------------
     def coil_fields_uG(self) -> dict[str, float]:
         """Field (or gradient, uG/cm) each coil produces from its present drive."""
-        fields = {}
-        for axis in COIL_AXES:
-            coil = getattr(self.config.coils, axis)
-            if coil.drive == "daq_ao":
-                fields[axis] = self.daq.ao_V(coil.ao_channel) * coil.calibration_uG_per_V
-            else:
-                fields[axis] = self.current_sources[axis].output_current_A * 1e3 * coil.calibration_uG_per_mA
-        return fields
+        return {axis: self._coil_field_uG(axis) for axis in COIL_AXES}
+
+    def _coil_field_uG(self, axis: str) -> float:
+        coil = getattr(self.config.coils, axis)
+        if coil.drive == "daq_ao":
+            return self.daq.ao_V(coil.ao_channel) * coil.calibration_uG_per_V
+        return self.current_sources[axis].output_current_A * 1e3 * coil.calibration_uG_per_mA
 
     def state(self) -> ApparatusState:
-        """The apparatus as the instruments have set it, for the physics model."""
+        """The apparatus as the instruments have set it, for the physics model (built at every
+        lock-in read: only the three field axes are read, not the gradient coils)."""
         d = self.config.daq
-        fields = self.coil_fields_uG()
         laser, rf = self.laser, self.rf_generator
         return ApparatusState(
             laser_on=laser.output_on, wavelength_nm=laser.wavelength_nm, piezo_pct=laser.piezo_pct,
             diode_current_mA=laser.current_mA, control_V=self.daq.ao_V(d.laser_control_ao),
             attenuator_V=self.daq.ao_V(d.attenuator_ao) if d.attenuator_ao else None,
-            field_uG=tuple(fields[a] for a in FIELD_AXES),
+            field_uG=(self._coil_field_uG("bx"), self._coil_field_uG("by"), self._coil_field_uG("bz")),
             rf_on=rf.output_on, rf_freq_hz=rf.freq_hz, rf_amplitude_dBm=rf.amplitude_dBm,
             time_s=self.clock.now_s(),
         )
