@@ -63,8 +63,11 @@ def config_text(seed: int) -> str:
     return text.replace("seed = 20061", f"seed = {seed}", 1)
 
 
-def run_one(seed: int, part: str, work: Path) -> dict:
+def run_one(seed: int, part: str, work: Path, reuse: bool = False) -> dict:
     folder = work / f"seed{seed}"
+    if reuse and (folder / "report" / "summary.json").exists():
+        return {"seed": seed, "wall_s": math.nan,
+                "summary": json.loads((folder / "report" / "summary.json").read_text())}
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "lab.toml").write_text(config_text(seed))
     (folder / "batch.toml").write_text(batch_text(part))
@@ -93,11 +96,10 @@ def _find(d: object, *keys: str) -> object:
 
 
 def zeeman_numbers(summary: dict) -> tuple[float, float] | None:
-    z = summary.get("zeeman") or {}
-    for key in ("intrinsic_width_uG", "delta_B0_uG", "intercept_uG"):
-        v = z.get(key)
-        if isinstance(v, dict) and "value" in v:
-            return float(v["value"]), float(v["error"])
+    """(DeltaB0, error) in uG of the D1 extrapolation, or None."""
+    v = _find(summary, "zeeman", "D1", "delta_b0_uG")
+    if isinstance(v, dict) and v.get("error"):
+        return float(v["value"]), float(v["error"])
     return None
 
 
@@ -144,11 +146,12 @@ def main() -> None:
     ap.add_argument("--part", choices=("zeeman", "rf", "all"), default="zeeman")
     ap.add_argument("--jobs", type=int, default=2, help="runs at once")
     ap.add_argument("--work", default="/tmp/kmor-seed-coverage", help="folder for the runs and reports")
+    ap.add_argument("--reuse", action="store_true", help="re-use the reports of seeds already run in --work")
     args = ap.parse_args()
     work = Path(args.work) / args.part
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     with ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(lambda s: run_one(s, args.part, work), seeds))
+        results = list(pool.map(lambda s: run_one(s, args.part, work, args.reuse), seeds))
     report(results, args.part)
 
 
