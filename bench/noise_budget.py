@@ -77,6 +77,7 @@ def drifts(physics: LabPhysics) -> None:
           "per sqrt(s))")
     rows = [("residual field, each axis", physics.field_drifts[0], 1.0, "uG"),
             ("light power into the cell", physics.power_drift, 100.0, "%"),
+            ("monitor reading / light in cell", physics.monitor_drift, 100.0, "%"),
             ("reference-cell temperature", physics.reference_temperature_drift, 1.0, "C"),
             ("polarimeter 1f offset", physics.polarimeter_offset_drift, 1e6, "urad")]
     for name, d, scale, units in rows:

@@ -103,6 +103,8 @@ def test_lab_drifts_move_field_power_and_offset_by_their_configured_rms():
     assert np.std(bz) == pytest.approx(params.fields.drift_rms_uG, rel=0.25)
     assert np.std(power) == pytest.approx(params.optics.power_drift_rms_fraction, rel=0.25)
     assert np.std(offset) == pytest.approx(params.polarimeter.offset_drift_rms_urad * 1e-6, rel=0.25)
+    monitor = np.array([p.monitor_drift.value(t) for t in times])
+    assert np.std(monitor) == pytest.approx(params.optics.monitor_drift_rms_fraction, rel=0.25)
     assert np.std(temperature) == pytest.approx(params.reference_cell.temperature_drift_rms_C, rel=0.25)
 
 

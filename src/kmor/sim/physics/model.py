@@ -77,11 +77,12 @@ class LabPhysics:
 
     def _init_drifts(self, rng: np.random.Generator) -> None:
         p = self.params
-        streams = rng.spawn(6)
+        streams = rng.spawn(7)
         f = p.fields
         self.field_drifts = tuple(OUDrift(f.drift_rms_uG, f.drift_correlation_s, streams[i]) for i in range(3))
         o = p.optics
         self.power_drift = OUDrift(o.power_drift_rms_fraction, o.power_drift_correlation_s, streams[3])
+        self.monitor_drift = OUDrift(o.monitor_drift_rms_fraction, o.monitor_drift_correlation_s, streams[6])
         r = p.reference_cell
         self.reference_temperature_drift = OUDrift(r.temperature_drift_rms_C, r.temperature_drift_correlation_s,
                                                    streams[4], hold_s=1.0)
@@ -107,8 +108,9 @@ class LabPhysics:
         return base * self.laser.power_factor(state.diode_current_mA) * max(drift, 0.0)
 
     def light_monitor_V(self, state: ApparatusState) -> float:
-        """Light-power monitor photodiode, V."""
-        return self.params.optics.monitor_V_per_uW * self.light_power_uW(state)
+        """Light-power monitor photodiode, V (its ratio to the light in the cell drifts slowly)."""
+        ratio = 1.0 + self.monitor_drift.value(state.time_s)
+        return self.params.optics.monitor_V_per_uW * self.light_power_uW(state) * ratio
 
     def laser_detuning_MHz(self, t_s: float, state: ApparatusState) -> float:
         """Laser centre frequency minus the selected line's 39K centre of gravity, MHz, drift included."""
