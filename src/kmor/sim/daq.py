@@ -118,6 +118,12 @@ class SimDaq:
         value = self._ao.get(self._full(channel))
         return value if value is not None else self._ao[self._ao_channel(channel)]
 
+    def ao_reader(self, channel: str) -> Callable[[], float]:
+        """A callable returning what an analog output holds now (V): `ao_V` without the name lookup."""
+        full = self._ao_channel(channel)
+        table = self._ao
+        return lambda: table[full]
+
     def sweep(self, ao_channel: str, waveform_V: np.ndarray, ai_channels: list[str],
               rate_hz: float) -> np.ndarray:
         """Hardware-timed: output `waveform_V` on `ao_channel` at `rate_hz` and sample the

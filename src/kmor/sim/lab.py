@@ -58,6 +58,7 @@ class SimLab:
         self.laser = TLB6300Emulator(self.clock)
         self.current_sources = {axis: Keithley6221Emulator() for axis in COIL_AXES
                                 if getattr(config.coils, axis).drive == "current_source"}
+        self._field_from_ao: list | None = None
         self.daq = self._build_daq(streams[4])
         self.io_fault = self._config_io_fault()
         """The `[sim.faults.io]` fault (or None), installed on every VISA library and server."""
@@ -133,6 +134,18 @@ class SimLab:
             return self.daq.ao_V(coil.ao_channel) * coil.calibration_uG_per_V
         return self.current_sources[axis].output_current_A * 1e3 * coil.calibration_uG_per_mA
 
+    def _field_uG(self) -> tuple[float, float, float]:
+        """(Bx, By, Bz) applied by the coils, uG. Reads the DAQ's output table directly for DAQ-driven
+        coils: this runs at every lock-in read (twice per lock-servo step)."""
+        if self._field_from_ao is None:
+            self._field_from_ao = [(self.daq.ao_reader(c.ao_channel), c.calibration_uG_per_V)
+                                   if c.drive == "daq_ao" else None
+                                   for c in (getattr(self.config.coils, a) for a in FIELD_AXES)]
+        out = []
+        for axis, fast in zip(FIELD_AXES, self._field_from_ao):
+            out.append(fast[0]() * fast[1] if fast is not None else self._coil_field_uG(axis))
+        return (out[0], out[1], out[2])
+
     def state(self) -> ApparatusState:
         """The apparatus as the instruments have set it, for the physics model (built at every
         lock-in read: only the three field axes are read, not the gradient coils)."""
@@ -142,7 +155,7 @@ class SimLab:
             laser_on=laser.output_on, wavelength_nm=laser.wavelength_nm, piezo_pct=laser.piezo_pct,
             diode_current_mA=laser.current_mA, control_V=self.daq.ao_V(d.laser_control_ao),
             attenuator_V=self.daq.ao_V(d.attenuator_ao) if d.attenuator_ao else None,
-            field_uG=(self._coil_field_uG("bx"), self._coil_field_uG("by"), self._coil_field_uG("bz")),
+            field_uG=self._field_uG(),
             rf_on=rf.output_on, rf_freq_hz=rf.freq_hz, rf_amplitude_dBm=rf.amplitude_dBm,
             time_s=self.clock.now_s(),
         )
