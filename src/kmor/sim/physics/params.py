@@ -215,11 +215,11 @@ class FieldParams:
     residual_uG: tuple[float, float, float] = param((2.5, -1.8, 0.3), units="uG", min=-1e5, max=1e5,
                                                     doc="residual field (Bx, By, Bz); light along z, "
                                                         "polarisation along x")
-    drift_rms_uG: float = param(0.3, units="uG", min=0.0, max=1e4,
+    drift_rms_uG: float = param(0.2, units="uG", min=0.0, max=1e4,
                                 doc="slow drift of each residual-field component about residual_uG (shield "
                                     "magnetisation follows temperature; the paper nulled Bx, By to ~0.5 uG, Sec. II, "
                                     "so drifts of a few tenths of a uG over an hour are at that level: assumed)")
-    drift_correlation_s: float = param(3600.0, units="s", min=1.0, max=1e7,
+    drift_correlation_s: float = param(7200.0, units="s", min=1.0, max=1e7,
                                        doc="correlation time of the residual-field drift (shield thermal time; assumed)")
 
 
