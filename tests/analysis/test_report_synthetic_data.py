@@ -20,6 +20,7 @@ import pytest
 
 from kmor.config.model import PolarimeterSection
 from kmor.sim.physics import ApparatusState, LabPhysics, PhysicsParams
+from kmor.sim.physics.params import without_drifts
 
 POLARIMETER_V_PER_RAD = PolarimeterSection().calibration_V_per_rad
 from kmor.storage import ScanWriter, new_run_dir, next_scan_path
@@ -44,7 +45,7 @@ class SyntheticLab:
     """The simulated cell at the largest-rotation detuning on D1, driven point by point."""
 
     def __init__(self, seed: int = 1) -> None:
-        params = PhysicsParams()
+        params = without_drifts(PhysicsParams())     # the analysis is tested on drift-free data here
         params = dataclasses.replace(params, laser=dataclasses.replace(
             params.laser, drift_random_walk_MHz_per_rtS=0.0, drift_linear_MHz_per_h=0.0))
         self.physics = LabPhysics(params, np.random.default_rng(seed), polarimeter_V_per_rad=POLARIMETER_V_PER_RAD)
