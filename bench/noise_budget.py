@@ -105,7 +105,7 @@ def drifts(physics: LabPhysics) -> None:
 
 def rf_bias(physics: LabPhysics) -> None:
     rf = physics.params.rf
-    grid = [s for s in tomllib.loads(PAPER.read_text())["steps"] if s["kind"] == "rf_grid"][0]
+    grid = next(s for s in tomllib.loads(PAPER.read_text())["steps"] if s["kind"] == "rf_grid")
     light = np.asarray(grid["light_powers_uW"], float)
     print("\n3. rf: noiseless bias of the paper's procedure (0-0 FWHM straight in light power to zero "
           "light at each rf power, then those straight in rf power (mW) to zero), model widths only")

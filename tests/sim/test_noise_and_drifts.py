@@ -45,7 +45,6 @@ def test_lockin_output_noise_is_shot_noise_times_excess_through_gain_and_enbw():
     state = lab.state()
     power_in_uW = physics.light_power_uW(state)
     assert 1.0 < power_in_uW < 6.0
-    line, det = physics._line_and_detuning(state.time_s, state)
     detected_W = power_in_uW * 1e-6 * physics.cell_transmission(state.time_s, state)
     shot = noise.polarimeter_shot_noise_rad_per_rtHz(detected_W, LINES["D1"].wavelength_nm, 0.8)
     h_nu = 6.62607015e-34 * 299_792_458.0 / (LINES["D1"].wavelength_nm * 1e-9)
