@@ -15,6 +15,7 @@ from kmor.sequences import events as ev
 from kmor.sequences.queue import QueueState
 from kmor.sequences.runner import check_batch, run_batch
 from kmor.storage import read_scan
+from kmor.sim.lab import SimLab
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "config" / "sequences" / "demo.toml"
@@ -54,10 +55,14 @@ def test_lock_point_is_near_250_MHz_below_D1(demo_run):
 def test_zeroing_cancels_the_residual_field_to_half_a_microgauss(demo_run):
     result, _, _ = demo_run
     ctx = QueueState.load(result.run_dir).context
-    residual = load_config().config.sim.physics.fields.residual_uG
+    config = load_config().config
+    residual = config.sim.physics.fields.residual_uG
+    # the shield's field drifts (0.2 uG rms over 2 h, docs/noise.md): the lab starts at a seeded draw
+    # and moves ~0.05 uG in the minutes before the zeroing
+    drift = [d.value(0.0) for d in SimLab(config).physics.field_drifts]
     found = ctx["zeroing"]["fields_uG"]
-    assert abs(found["bx"] + residual[0]) < 0.5
-    assert abs(found["by"] + residual[1]) < 0.5
+    assert abs(found["bx"] + residual[0] + drift[0]) < 0.5
+    assert abs(found["by"] + residual[1] + drift[1]) < 0.5
 
 
 def test_bscan_records_a_symmetric_triangle_with_units(demo_run):
