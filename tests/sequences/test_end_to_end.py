@@ -4,7 +4,6 @@ is what a physicist needs: the lock point, the zeroed fields, complete B and rf 
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +13,8 @@ from kmor.config.files import load_config
 from kmor.sequences import events as ev
 from kmor.sequences.queue import QueueState
 from kmor.sequences.runner import check_batch, run_batch
-from kmor.storage import read_scan
 from kmor.sim.lab import SimLab
+from kmor.storage import read_scan
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "config" / "sequences" / "demo.toml"
