@@ -191,12 +191,13 @@ class OpticsParams:
                                              doc="relative intensity noise of the transmitted light (low f)")
     transmission_electronic_noise_V_per_rtHz: float = param(1e-7, units="V/Hz^0.5", min=0.0, max=1.0,
                                                             doc="photodiode amplifier noise")
-    power_drift_rms_fraction: float = param(0.005, units="", min=0.0, max=0.5,
+    power_drift_rms_fraction: float = param(0.001, units="", min=0.0, max=0.5,
                                             doc="slow relative drift of the light into the cell after it was set "
                                                 "(diode-laser power and polarisation through the attenuator: "
                                                 "assumed). The monitor and the rf transmission signal see it; kept "
-                                                "slow and small (0.08 %/sqrt(s) short-time walk) because the rf "
-                                                "scans read the un-normalised transmission, whose 0-0 dip is ~0.05 %")
+                                                "small (1.7e-5/sqrt(s) short-time walk) because the rf scans read "
+                                                "the un-normalised transmission, whose 0-0 dip is ~0.05 %: 0.5 % "
+                                                "made the 0-0 errors 10x the paper's")
     power_drift_correlation_s: float = param(7200.0, units="s", min=1.0, max=1e7,
                                              doc="correlation time of the power drift (assumed: thermal, hours)")
     monitor_drift_rms_fraction: float = param(0.03, units="", min=0.0, max=0.5,
