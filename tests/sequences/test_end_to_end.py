@@ -4,7 +4,6 @@ is what a physicist needs: the lock point, the zeroed fields, complete B and rf 
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ from kmor.config.files import load_config
 from kmor.sequences import events as ev
 from kmor.sequences.queue import QueueState
 from kmor.sequences.runner import check_batch, run_batch
+from kmor.sim.lab import SimLab
 from kmor.storage import read_scan
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,10 +54,14 @@ def test_lock_point_is_near_250_MHz_below_D1(demo_run):
 def test_zeroing_cancels_the_residual_field_to_half_a_microgauss(demo_run):
     result, _, _ = demo_run
     ctx = QueueState.load(result.run_dir).context
-    residual = load_config().config.sim.physics.fields.residual_uG
+    config = load_config().config
+    residual = config.sim.physics.fields.residual_uG
+    # the shield's field drifts (0.2 uG rms over 2 h, docs/noise.md): the lab starts at a seeded draw
+    # and moves ~0.05 uG in the minutes before the zeroing
+    drift = [d.value(0.0) for d in SimLab(config).physics.field_drifts]
     found = ctx["zeroing"]["fields_uG"]
-    assert abs(found["bx"] + residual[0]) < 0.5
-    assert abs(found["by"] + residual[1]) < 0.5
+    assert abs(found["bx"] + residual[0] + drift[0]) < 0.5
+    assert abs(found["by"] + residual[1] + drift[1]) < 0.5
 
 
 def test_bscan_records_a_symmetric_triangle_with_units(demo_run):
@@ -104,7 +108,7 @@ def test_check_estimates_the_lab_time_of_the_run(demo_run):
 
 def test_the_paper_batch_runs_end_to_end_scaled_down(tmp_path):
     """config/sequences/paper.toml with coarser steps and fewer repeats (the full one takes
-    ~2.5 min: see docs/decisions/0068): every step of the seed experiment runs on the sim."""
+    a few minutes: see docs/decisions/0068): every step of the seed experiment runs on the sim."""
     text = (REPO / "config" / "sequences" / "paper.toml").read_text()
     for pattern, new in [(r"step_uG = 0\.5\n", "step_uG = 10.0\n"), (r"step_uG = 4\.0\n", "step_uG = 100.0\n"),
                          (r"repeats = \d+\n", "repeats = 1\n"), (r"span_hz = [\d.]+\n", "span_hz = 4.0\n"),
@@ -117,6 +121,6 @@ def test_the_paper_batch_runs_end_to_end_scaled_down(tmp_path):
     result = run_batch(small, load_config(), data_dir=tmp_path / "data")
     assert result.status == "complete"
     kinds = [read_scan(result.run_dir / n).kind for n in result.scans]
-    assert kinds == ["lockpoint", "zeroing"] + ["bscan"] * 9 + ["rfscan"] * 9
+    assert kinds == ["lockpoint", "zeroing"] + ["bscan"] * 9 + ["rfscan"] * 10     # the wide Fig. 6 scan, the grid
     powers = [read_scan(result.run_dir / n).parameters["light_power_uW"] for n in result.scans[2:11]]
     assert powers == [2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 20.0, 50.0, 115.0]

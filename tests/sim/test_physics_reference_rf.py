@@ -9,6 +9,9 @@ from scipy.optimize import curve_fit
 
 from kmor.sim.physics import ApparatusState, LabPhysics, PhysicsParams, breit_rabi, reference_cell, vapor
 from kmor.sim.physics.params import LaserParams, OpticsParams
+from kmor.config.model import PolarimeterSection
+
+POLARIMETER_V_PER_RAD = PolarimeterSection().calibration_V_per_rad
 
 NU_REF = 461_719_720.1
 FIELD_G = 1.4e-3
@@ -19,7 +22,7 @@ STILL_LASER = LaserParams(drift_random_walk_MHz_per_rtS=0.0, drift_linear_MHz_pe
 def lab_at(power_uW=10.0) -> LabPhysics:
     params = dataclasses.replace(PhysicsParams(), laser=STILL_LASER,
                                  optics=OpticsParams(default_power_uW=power_uW))
-    return LabPhysics(params, np.random.default_rng(0))
+    return LabPhysics(params, np.random.default_rng(0), polarimeter_V_per_rad=POLARIMETER_V_PER_RAD)
 
 
 def tuned(detuning_MHz, **kw) -> ApparatusState:

@@ -101,6 +101,18 @@ class CoilsSection:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PolarimeterSection:
+    """The balanced polarimeter after the coated cell (its output goes to the 1f lock-in)."""
+
+    calibration_V_per_rad: float = param(
+        10.0, units="V/rad", min=1e-9, max=1e9,
+        doc="polarimeter output per radian of optical rotation (difference over sum of the two photodiodes, "
+            "so it does not depend on the light power); measure it by turning the analyser through a known "
+            "angle. A rotation amplitude phi at the modulation frequency reads X = calibration x phi / sqrt 2 "
+            "on the 1f lock-in (rms). The simulated lab's polarimeter has exactly this gain")
+
+
+@dataclass(frozen=True, kw_only=True)
 class LimitsSection:
     """Safety limits: anything beyond them is refused before it is sent."""
 
@@ -252,6 +264,7 @@ class KmorConfig:
     instruments: InstrumentsSection = param(doc="VISA instruments")
     daq: DaqSection = section(DaqSection)
     coils: CoilsSection = param(doc="coil drives and calibrations")
+    polarimeter: PolarimeterSection = section(PolarimeterSection)
     limits: LimitsSection = section(LimitsSection)
     sim: SimSection = section(SimSection)
     notify: NotifySection = section(NotifySection)

@@ -26,6 +26,16 @@ class LaserSetupParams:
     settle_s: float = param(1.0, units="s", min=0.0, max=3600.0, doc="wait after tuning (diode temperature)")
 
 
+TYPICAL_MOTOR_MOVE_S = 0.6
+"""Lab time of a typical wavelength move, s: ~3 nm (the head's mid-range to a D line) at the motor's
+~5 nm/s, polled every 0.1 s. The estimate cannot know where the motor starts."""
+
+
+def estimate_s(p: LaserSetupParams) -> float:
+    """Lab time (s): a typical motor move, then the settle."""
+    return TYPICAL_MOTOR_MOVE_S + p.settle_s
+
+
 def setup_laser(engine: Engine, p: LaserSetupParams) -> dict[str, Any]:
     """Emission on at `current_mA`, wavelength of `line` (waiting for the motor), piezo set,
     track mode off, control input at 0 V. Stores and returns the record in context["laser"]."""

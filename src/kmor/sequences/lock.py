@@ -27,7 +27,7 @@ import numpy as np
 
 from kmor.config.schema import param
 from kmor.sequences import events as ev
-from kmor.sequences.common import FILTER_SLOPES
+from kmor.sequences.common import FILTER_SLOPES, settle_time_s_for
 from kmor.sequences.errors import LockFailed
 from kmor.sequences.laser import LaserSetupParams, setup_laser
 
@@ -173,6 +173,15 @@ class LockServo:
 
 
 # ---------------------------------------------------------------------------------------------
+def estimate_s(p: LockParams) -> float:
+    """Lab time (s) of `acquire_lock` when it captures at once: seven lock-in settles (start, and
+    before, between and after the two slope measurements), twelve reading spacings of one time
+    constant (5 readings here, 3 at each of the four slope points, three spacings each), then
+    capture_s in band plus one servo period."""
+    settle = settle_time_s_for(p.time_constant_s, p.filter_slope_dB_per_oct)
+    return 7 * settle + 12 * p.time_constant_s + p.capture_s + p.period_s
+
+
 def configure_reference_lockin(engine: Engine, p: LockParams) -> float:
     """Set the 2f lock-in; returns its settling time (s, 99 %)."""
     li = engine.station.lockin_reference

@@ -60,7 +60,7 @@ def piezo_grid(p: LockPointParams) -> np.ndarray:
 def estimate_s(p: LockPointParams) -> float:
     settle = settle_time_s_for(p.time_constant_s, p.filter_slope_dB_per_oct)
     per = 2 * (settle + (p.averages - 1) * 3 * p.time_constant_s)
-    preview = 0.0 if p.sensitivity_V else 2 * 9 * settle
+    preview = 0.0 if p.sensitivity_V else 2 * min(9, piezo_grid(p).size) * settle  # two auto-range rounds
     return piezo_grid(p).size * per + preview + p.light_settle_s
 
 

@@ -64,10 +64,12 @@ def frequencies_hz(p: RfScanParams) -> np.ndarray:
 
 
 def estimate_s(p: RfScanParams, max_ramp_uG_per_s: float) -> float:
-    """Lab time (s): per step the settle, the counter gate and ~1 ms per photodiode reading."""
-    per_step = p.settle_s + (p.counter_gate_s if p.measure_counter else 0.0) + 1e-3 * p.transmission_samples
-    ramps = 2 * abs(p.bz_uG) / max_ramp_uG_per_s
-    return p.repeats * frequencies_hz(p).size * per_step + ramps + p.light_settle_s + p.field_settle_s
+    """Lab time (s): per step the settle and the counter gate (the photodiode's on-demand DAQ reads
+    take tens of us each: negligible, and the simulated DAQ takes none); the ramp to Bz from zero,
+    the light and field settles."""
+    per_step = p.settle_s + (p.counter_gate_s if p.measure_counter else 0.0)
+    ramp = abs(p.bz_uG) / max_ramp_uG_per_s
+    return p.repeats * frequencies_hz(p).size * per_step + ramp + p.light_settle_s + p.field_settle_s
 
 
 COLUMNS = {"index": ("", "i8"), "repeat": ("", "i8"), "freq_set_hz": "Hz", "freq_counter_hz": "Hz",

@@ -42,6 +42,7 @@ class SimDaq:
         self.device = device
         self.rng = rng
         self.single_point_rate_hz = single_point_rate_hz
+        self._names: dict[str, str] = {}   # channel name as given -> "Dev1/ai0" (read per servo step: cached)
         self._ai = {self._full(name): source for name, source in ai_sources.items()}
         self._noise = {self._full(name): density
                        for name, density in (ai_noise_V_per_rtHz or {}).items()}
@@ -57,8 +58,12 @@ class SimDaq:
 
     # --- names ----------------------------------------------------------------------------
     def _full(self, name: str) -> str:
-        name = name.strip().lstrip("/")
-        return name if "/" in name else f"{self.device}/{name}"
+        full = self._names.get(name)
+        if full is None:
+            stripped = name.strip().lstrip("/")
+            full = stripped if "/" in stripped else f"{self.device}/{stripped}"
+            self._names[name] = full
+        return full
 
     def _ai_channel(self, channel: str) -> str:
         full = self._full(channel)
@@ -116,9 +121,16 @@ class SimDaq:
         self._ao[full] = value_V
 
     def ao_V(self, channel: str) -> float:
-        """The value an analog output holds now, volts (what the physics reads)."""
-        with self._lock:
-            return self._ao[self._ao_channel(channel)]
+        """The value an analog output holds now, volts (what the physics reads; a dict read, atomic
+        without the lock, and called several times per lock-servo step)."""
+        value = self._ao.get(self._full(channel))
+        return value if value is not None else self._ao[self._ao_channel(channel)]
+
+    def ao_reader(self, channel: str) -> Callable[[], float]:
+        """A callable returning what an analog output holds now (V): `ao_V` without the name lookup."""
+        full = self._ao_channel(channel)
+        table = self._ao
+        return lambda: table[full]
 
     def sweep(self, ao_channel: str, waveform_V: np.ndarray, ai_channels: list[str],
               rate_hz: float) -> np.ndarray:

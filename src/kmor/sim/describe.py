@@ -23,7 +23,8 @@ def describe_lab(config_path: str | None = None, bz_uG: float = RF_SCAN_BZ_UG) -
         units = f" {s.units}" if s.units else ""
         lines.append(f"  {s.key} = {format_value(s.value)}{units}    # {s.doc}")
     lines += ["", "Derived physics:"]
-    physics = LabPhysics(sim.physics, np.random.default_rng(sim.seed))
+    physics = LabPhysics(sim.physics, np.random.default_rng(sim.seed),
+                         polarimeter_V_per_rad=loaded.config.polarimeter.calibration_V_per_rad)
     for name, value, units in physics.describe():
         lines.append(f"  {name:<58s} {value:>14.6g} {units}")
     return "\n".join(lines + ["", *zeeman_neighbours(bz_uG)])

@@ -43,7 +43,8 @@ class SimLab:
         self.config = config
         self.clock = SimClock(speed=speed if speed is not None else (sim.speed or None))
         streams = np.random.default_rng(sim.seed).spawn(6)
-        self.physics = LabPhysics(sim.physics, streams[0])
+        self.physics = LabPhysics(sim.physics, streams[0],
+                                  polarimeter_V_per_rad=config.polarimeter.calibration_V_per_rad)
         self.reference_connected = True
         """The SR620's external 10 MHz reference cable; set False to simulate losing it."""
         self.polarimeter_extra_V = 0.0
@@ -63,6 +64,7 @@ class SimLab:
         self.laser = TLB6300Emulator(self.clock, power_factor=self.physics.laser.power_factor)
         self.current_sources = {axis: Keithley6221Emulator(clock=self.clock) for axis in COIL_AXES
                                 if getattr(config.coils, axis).drive == "current_source"}
+        self._field_from_ao: list | None = None
         self.daq = self._build_daq(streams[4])
         self._tell_lockins_of_input_changes()
         self.io_fault = self._config_io_fault()
@@ -150,27 +152,38 @@ class SimLab:
     # --- what the instruments apply -----------------------------------------------------------
     def coil_fields_uG(self) -> dict[str, float]:
         """Field (or gradient, uG/cm) each coil produces from its present drive."""
-        fields = {}
-        for axis in COIL_AXES:
-            coil = getattr(self.config.coils, axis)
-            if coil.drive == "daq_ao":
-                fields[axis] = self.daq.ao_V(coil.ao_channel) * coil.calibration_uG_per_V
-            else:
-                fields[axis] = self.current_sources[axis].output_current_A * 1e3 * coil.calibration_uG_per_mA
-        return fields
+        return {axis: self._coil_field_uG(axis) for axis in COIL_AXES}
+
+    def _coil_field_uG(self, axis: str) -> float:
+        coil = getattr(self.config.coils, axis)
+        if coil.drive == "daq_ao":
+            return self.daq.ao_V(coil.ao_channel) * coil.calibration_uG_per_V
+        return self.current_sources[axis].output_current_A * 1e3 * coil.calibration_uG_per_mA
+
+    def _field_uG(self) -> tuple[float, float, float]:
+        """(Bx, By, Bz) applied by the coils, uG. Reads the DAQ's output table directly for DAQ-driven
+        coils: this runs at every lock-in read (twice per lock-servo step)."""
+        if self._field_from_ao is None:
+            self._field_from_ao = [(self.daq.ao_reader(c.ao_channel), c.calibration_uG_per_V)
+                                   if c.drive == "daq_ao" else None
+                                   for c in (getattr(self.config.coils, a) for a in FIELD_AXES)]
+        out = []
+        for axis, fast in zip(FIELD_AXES, self._field_from_ao):
+            out.append(fast[0]() * fast[1] if fast is not None else self._coil_field_uG(axis))
+        return (out[0], out[1], out[2])
 
     def state(self) -> ApparatusState:
-        """The apparatus as the instruments have set it, for the physics model."""
+        """The apparatus as the instruments have set it, for the physics model (built at every
+        lock-in read: only the three field axes are read, not the gradient coils)."""
         d = self.config.daq
-        fields = self.coil_fields_uG()
-        bx_uG, by_uG, bz_uG = (fields[a] for a in FIELD_AXES)
         laser, rf = self.laser, self.rf_generator
         return ApparatusState(
             laser_on=laser.output_on, wavelength_nm=laser.wavelength_nm, piezo_pct=laser.piezo_pct,
             diode_current_mA=laser.current_mA, control_V=self.daq.ao_V(d.laser_control_ao),
             attenuator_V=self.daq.ao_V(d.attenuator_ao) if d.attenuator_ao else None,
-            field_uG=(bx_uG, by_uG, bz_uG),
+            field_uG=self._field_uG(),
             rf_on=rf.output_on, rf_freq_hz=rf.freq_hz, rf_amplitude_dBm=rf.amplitude_dBm,
+            time_s=self.clock.now_s(),
         )
 
     def _rf_at_counter_hz(self) -> float | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from kmor.sequences import laser
 from kmor.sequences.laser import LaserSetupParams, setup_laser
 from kmor.sequences.steps.registry import StepKind, register
 
@@ -16,8 +17,7 @@ def run(engine: Engine, p: LaserSetupParams, label: str) -> Any:
 
 
 def estimate_s(p: LaserSetupParams, config: Any) -> float:
-    """The settle time plus about 5 s for the wavelength motor."""
-    return p.settle_s + 5.0
+    return laser.estimate_s(p)
 
 
 register(StepKind(name="laser", params=LaserSetupParams, run=run, estimate_s=estimate_s,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from kmor.sequences import lock
 from kmor.sequences.lock import LockParams, acquire_lock
 from kmor.sequences.steps.limits import LimitCheck
 from kmor.sequences.steps.registry import StepKind, register
@@ -17,8 +18,7 @@ def run(engine: Engine, p: LockParams, label: str) -> Any:
 
 
 def estimate_s(p: LockParams, config: Any) -> float:
-    """About 3 s of slope measurements plus the capture time."""
-    return 3.0 + p.capture_s
+    return lock.estimate_s(p)
 
 
 def check_limits(p: LockParams, check: LimitCheck) -> None:

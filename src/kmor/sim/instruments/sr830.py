@@ -138,7 +138,7 @@ class SR830Emulator(EmulatorBase):
         self.fast_mode = 0
         self._stream = bytearray()
         self._setups: dict[int, dict[str, object]] = {}
-        self._stages = np.zeros(4, dtype=complex)
+        self._stages: list[complex] = [0j, 0j, 0j, 0j]
         self._held_input_V: complex | None = None
         self._held_density = 0.0
         self._input_stale = False
@@ -254,15 +254,16 @@ class SR830Emulator(EmulatorBase):
         self._t_last_s = t_s
 
     @staticmethod
-    def _filter_step(stages: np.ndarray, target: complex, s: float) -> np.ndarray:
+    def _filter_step(stages: list[complex], target: complex, s: float) -> list[complex]:
         """Exact response of 4 cascaded identical RC sections to a constant input over s = dt/tau:
-        with d_k = y_k - u, d_k(s) = e^-s sum_{j<=k} d_j(0) s^(k-j)/(k-j)!."""
-        dev = stages - target
+        with d_k = y_k - u, d_k(s) = e^-s sum_{j<=k} d_j(0) s^(k-j)/(k-j)! (written out: this runs
+        at every read of either lock-in, i.e. every lock-servo step)."""
+        d0, d1, d2, d3 = (y - target for y in stages)
         decay = math.exp(-s)
-        out = np.empty_like(stages)
-        for k in range(4):
-            out[k] = decay * sum(dev[j] * s ** (k - j) / math.factorial(k - j) for j in range(k + 1))
-        return target + out
+        s2 = 0.5 * s * s
+        s3 = s2 * s / 3.0
+        return [target + decay * d0, target + decay * (d1 + s * d0), target + decay * (d2 + s * d1 + s2 * d0),
+                target + decay * (d3 + s * d2 + s2 * d1 + s3 * d0)]
 
     def _step_noise(self, dt: float) -> None:
         if self._held_input_V is None:

@@ -1,9 +1,11 @@
 """`LabPhysics`: every signal the instrument emulators read from the simulated potassium lab, computed
 from what the instruments currently apply (`ApparatusState`) and the simulated time.
 
-Deterministic for a given Generator and sequence of queries: the only randomness is the laser's
-random-walk drift. Measurement noise is returned as densities (V/sqrt(Hz)) for the emulators to turn
-into samples with their own bandwidths and time constants.
+Deterministic for a given Generator and sequence of queries: the randomness is the laser's random-walk
+drift and the slow drifts of `drift.py` (residual field, light power, reference-cell temperature,
+polarimeter offset), each from its own stream spawned from the Generator. Measurement noise is returned
+as densities (V/sqrt(Hz)) for the emulators to turn into samples with their own bandwidths and time
+constants. The noise budget and where each value comes from: docs/noise.md.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import numpy as np
 
 from kmor.sim.physics import double_resonance as dr
 from kmor.sim.physics import noise, reference_cell, vapor
+from kmor.sim.physics.drift import OUDrift
 from kmor.sim.physics.constants import LARMOR_F1_HZ_PER_UG, LARMOR_F2_HZ_PER_UG, LINES, MASS_39K_U
 from kmor.sim.physics.laser import Laser
 from kmor.sim.physics.nmor import NmorModel, widths_uG
 from kmor.sim.physics.params import PhysicsParams
 
 _SQRT2 = math.sqrt(2.0)
+_REF_DT_C = 1.0   # the reference cell is tabulated at temperature_C and 1 C above, for its drift
 
 
 @dataclass
@@ -37,35 +41,60 @@ class ApparatusState:
     rf_on: bool = False
     rf_freq_hz: float = 461_719_711.0
     rf_amplitude_dBm: float = -20.0
+    time_s: float = 0.0                   # lab time the state describes (the drifts are read at it)
 
 
 class LabPhysics:
     """Physics of the coated cell, optics, laser and reference cell (see the package docs)."""
 
-    def __init__(self, params: PhysicsParams, rng: np.random.Generator) -> None:
+    def __init__(self, params: PhysicsParams, rng: np.random.Generator, *, polarimeter_V_per_rad: float) -> None:
+        """`polarimeter_V_per_rad`: the polarimeter's gain, the lab config's `polarimeter.calibration_V_per_rad`
+        (the simulated polarimeter is exactly as calibrated)."""
         self.params = params
+        self.polarimeter_V_per_rad = polarimeter_V_per_rad
         self.laser = Laser(params.laser, rng)
+        self._init_drifts(rng)
         cell = params.cell
         self.cell_density_cm3 = (cell.density_override_cm3 if cell.density_override_cm3 > 0.0
                                  else vapor.number_density_cm3(cell.temperature_C))
         ref = params.reference_cell
         self.reference_density_cm3 = vapor.number_density_cm3(ref.temperature_C)
+        hot_density = vapor.number_density_cm3(ref.temperature_C + _REF_DT_C)
         amp = params.laser.modulation_amplitude_MHz
         self._cell_dc = {}
         self._ref = {}
+        self._ref_hot = {}
         self._rf_detuning = {}
         for name in LINES:
             self._cell_dc[name] = reference_cell.tables(name, cell.temperature_C, self.cell_density_cm3,
                                                         2.0 * cell.radius_cm, amp)[0]
             self._ref[name] = reference_cell.tables(name, ref.temperature_C, self.reference_density_cm3,
                                                     ref.length_cm, amp)
+            self._ref_hot[name] = reference_cell.tables(name, ref.temperature_C + _REF_DT_C, hot_density,
+                                                        ref.length_cm, amp)
             self._rf_detuning[name] = dr.detuning_table(name, cell.temperature_C, amp)
         self.nmor = NmorModel(params.nmor, cell.temperature_C, amp)
+
+    def _init_drifts(self, rng: np.random.Generator) -> None:
+        p = self.params
+        streams = rng.spawn(7)
+        f = p.fields
+        self.field_drifts = tuple(OUDrift(f.drift_rms_uG, f.drift_correlation_s, streams[i]) for i in range(3))
+        o = p.optics
+        self.power_drift = OUDrift(o.power_drift_rms_fraction, o.power_drift_correlation_s, streams[3])
+        self.monitor_drift = OUDrift(o.monitor_drift_rms_fraction, o.monitor_drift_correlation_s, streams[6])
+        r = p.reference_cell
+        self.reference_temperature_drift = OUDrift(r.temperature_drift_rms_C, r.temperature_drift_correlation_s,
+                                                   streams[4], hold_s=1.0)
+        pol = p.polarimeter
+        self.polarimeter_offset_drift = OUDrift(pol.offset_drift_rms_urad * 1e-6, pol.offset_drift_correlation_s,
+                                                streams[5])
 
     # --- light -------------------------------------------------------------------------------------
     def light_power_uW(self, state: ApparatusState) -> float:
         """Light power into the coated cell, uW: attenuator transfer (sin^2 of the drive, with a small
-        extinction floor) times the laser's power factor from its diode current."""
+        extinction floor) times the laser's power factor from its diode current, times (1 + the slow
+        power drift at the state's time)."""
         if not state.laser_on:
             return 0.0
         o = self.params.optics
@@ -75,11 +104,13 @@ class LabPhysics:
             frac = min(max(state.attenuator_V / o.attenuator_full_scale_V, 0.0), 1.0)
             base = o.max_power_uW * (o.attenuator_extinction
                                      + (1.0 - o.attenuator_extinction) * math.sin(0.5 * math.pi * frac) ** 2)
-        return base * self.laser.power_factor(state.diode_current_mA)
+        drift = 1.0 + self.power_drift.value(state.time_s)
+        return base * self.laser.power_factor(state.diode_current_mA) * max(drift, 0.0)
 
     def light_monitor_V(self, state: ApparatusState) -> float:
-        """Light-power monitor photodiode, V."""
-        return self.params.optics.monitor_V_per_uW * self.light_power_uW(state)
+        """Light-power monitor photodiode, V (its ratio to the light in the cell drifts slowly)."""
+        ratio = 1.0 + self.monitor_drift.value(state.time_s)
+        return self.params.optics.monitor_V_per_uW * self.light_power_uW(state) * ratio
 
     def laser_detuning_MHz(self, t_s: float, state: ApparatusState) -> float:
         """Laser centre frequency minus the selected line's 39K centre of gravity, MHz, drift included."""
@@ -91,10 +122,11 @@ class LabPhysics:
         self.laser.mode_hop(jump_MHz)
 
     def field_in_cell_uG(self, state: ApparatusState) -> tuple[float, float, float]:
-        """Coil field plus the residual field, uG."""
+        """Coil field plus the residual field and its drift at the state's time, uG."""
         r = self.params.fields.residual_uG
         a = state.field_uG
-        return (a[0] + r[0], a[1] + r[1], a[2] + r[2])
+        d = [drift.value(state.time_s) for drift in self.field_drifts]
+        return (a[0] + r[0] + d[0], a[1] + r[1] + d[1], a[2] + r[2] + d[2])
 
     def _line_and_detuning(self, t_s: float, state: ApparatusState) -> tuple[str | None, float]:
         return self.laser.detuning_MHz(t_s, state.wavelength_nm, state.piezo_pct, state.control_V,
@@ -122,22 +154,29 @@ class LabPhysics:
             return 0j
         pol = self.params.polarimeter
         angle = self.nmor.rotation_at(self.field_in_cell_uG(state), power, det, line)
-        x = pol.gain_V_per_W_rad * power * 1e-6 * self._cell_dc[line](det) * angle / _SQRT2
+        angle += self.polarimeter_offset_drift.value(t_s)
+        x = self.polarimeter_V_per_rad * angle / _SQRT2
         return complex(x, pol.quadrature_fraction * x)
 
-    def polarimeter_noise_V_per_rtHz(self, state: ApparatusState) -> float:
-        """Noise density at the 1f lock-in input: excess factor x photon shot noise, plus the floor."""
+    def polarimeter_rotation_noise_rad_per_rtHz(self, state: ApparatusState) -> float:
+        """Rotation noise density of the polarimeter: excess factor x photon shot noise of the light
+        leaving the cell, 1/(2 sqrt(eta P / h nu)) rad/sqrt(Hz); inf without light."""
         pol = self.params.polarimeter
-        line, det = self._line_and_detuning(self.laser.last_query_s, state)
+        line, det = self._line_and_detuning(state.time_s, state)
         power_W = self.light_power_uW(state) * 1e-6
         if line is not None:
             power_W *= self._cell_dc[line](det)
-        if power_W <= 0.0:
-            return pol.electronic_noise_V_per_rtHz
-        wavelength = state.wavelength_nm
-        shot_rad = noise.polarimeter_shot_noise_rad_per_rtHz(power_W, wavelength, pol.quantum_efficiency)
-        optical = pol.excess_noise_factor * pol.gain_V_per_W_rad * power_W * shot_rad
-        return noise.quadrature_sum(optical, pol.electronic_noise_V_per_rtHz)
+        shot = noise.polarimeter_shot_noise_rad_per_rtHz(power_W, state.wavelength_nm, pol.quantum_efficiency)
+        return pol.excess_noise_factor * shot
+
+    def polarimeter_noise_V_per_rtHz(self, state: ApparatusState) -> float:
+        """Noise density at the 1f lock-in input: the polarimeter's rotation noise (excess factor x
+        photon shot noise) times its gain in V/rad, in quadrature with the lock-in's input floor."""
+        floor = self.params.polarimeter.electronic_noise_V_per_rtHz
+        if not state.laser_on or self.light_power_uW(state) <= 0.0:
+            return floor
+        optical = self.polarimeter_V_per_rad * self.polarimeter_rotation_noise_rad_per_rtHz(state)
+        return noise.quadrature_sum(optical, floor)
 
     # --- reference cell (2f lock) ---------------------------------------------------------------------
     def _reference_full_V(self, state: ApparatusState) -> float:
@@ -146,18 +185,28 @@ class LabPhysics:
         ref = self.params.reference_cell
         return ref.photodiode_V_per_uW * ref.probe_power_uW * self.laser.power_factor(state.diode_current_mA)
 
+    def _reference_harmonic(self, t_s: float, line: str, det: float, k: int) -> float:
+        """DC (k=0) or S_2 (k=1) of the reference cell at its drifting temperature: linear in the
+        temperature between the tables at temperature_C and temperature_C + 1 C (the vapour density
+        rises ~10 %/C at 100 C, so +-0.1 C moves the 2f level and with it the lock point)."""
+        cold = self._ref[line][k](det)
+        dT = self.reference_temperature_drift.value(t_s)
+        if dT == 0.0:
+            return cold
+        return cold + (dT / _REF_DT_C) * (self._ref_hot[line][k](det) - cold)
+
     def reference_dc_V(self, t_s: float, state: ApparatusState) -> float:
         """DC level of the reference-cell photodiode, V (divide the 2f signal by it to normalise)."""
         line, det = self._line_and_detuning(t_s, state)
         full = self._reference_full_V(state)
-        return full if line is None else full * self._ref[line][0](det)
+        return full if line is None else full * self._reference_harmonic(t_s, line, det, 0)
 
     def reference_2f_signal_V(self, t_s: float, state: ApparatusState) -> complex:
         """Reference-cell photodiode at 2f, rms V, in phase (real): V_full S_2 / sqrt 2."""
         line, det = self._line_and_detuning(t_s, state)
         if line is None:
             return 0j
-        return complex(self._reference_full_V(state) * self._ref[line][1](det) / _SQRT2, 0.0)
+        return complex(self._reference_full_V(state) * self._reference_harmonic(t_s, line, det, 1) / _SQRT2, 0.0)
 
     def reference_noise_V_per_rtHz(self, state: ApparatusState) -> float:
         """Reference photodiode noise density near 2f: RIN and shot noise of the DC level, plus the floor."""

@@ -5,6 +5,7 @@ table. Defaults put the model in the seed paper's regime (D1 line, 3 cm paraffin
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from kmor.config.schema import param, section
@@ -70,6 +71,12 @@ class ReferenceCellParams:
                                 doc="relative intensity noise near 2 kHz")
     electronic_noise_V_per_rtHz: float = param(2e-8, units="V/Hz^0.5", min=0.0, max=1.0,
                                                doc="amplifier + lock-in input noise")
+    temperature_drift_rms_C: float = param(0.1, units="C", min=0.0, max=50.0,
+                                           doc="slow wander of the reference-cell temperature about temperature_C "
+                                               "(a regulated oven, +-0.1 C: assumed). The vapour density and so the "
+                                               "2f level change, and the lock follows: the lock point wanders")
+    temperature_drift_correlation_s: float = param(1200.0, units="s", min=1.0, max=1e7,
+                                                   doc="correlation time of that wander (oven thermal time; assumed)")
 
 
 @dataclass(frozen=True)
@@ -82,12 +89,15 @@ class NmorParams:
                                            doc="F=2 width growth per uW on D1 (linear power broadening)")
     broadening_D2_uG_per_uW: float = param(1.5, units="uG/uW", min=0.0, max=1e3,
                                            doc="F=2 width growth per uW on D2")
-    saturation_power_D1_uW: float = param(150.0, units="uW", min=0.001, max=1e6,
-                                          doc="power at which the D1 rotation reaches half its maximum")
+    saturation_power_D1_uW: float = param(400.0, units="uW", min=0.001, max=1e6,
+                                          doc="power at which the D1 rotation reaches half its maximum (with "
+                                              "max_rotation_D1_urad: ~12 urad at 2 uW, the paper's 'as low as 10 "
+                                              "urad', Sec. II, and ~0.5 mrad at 115 uW, physics.md)")
     saturation_power_D2_uW: float = param(3.0, units="uW", min=0.001, max=1e6,
                                           doc="power at which the D2 rotation reaches half its maximum")
-    max_rotation_D1_urad: float = param(2000.0, units="urad", min=0.0, max=1e6,
-                                        doc="peak in-phase 1f rotation of the F=2 curve, saturated, best detuning")
+    max_rotation_D1_urad: float = param(2400.0, units="urad", min=0.0, max=1e6,
+                                        doc="peak in-phase 1f rotation of the F=2 curve, saturated, best detuning "
+                                            "(see saturation_power_D1_uW)")
     max_rotation_D2_urad: float = param(40.0, units="urad", min=0.0, max=1e6,
                                         doc="the same on D2 (strongly suppressed, unresolved 4P3/2)")
     f1_pump_ratio: float = param(3.6, units="", min=1e-3, max=1e3,
@@ -136,25 +146,37 @@ class RfParams:
 
 @dataclass(frozen=True)
 class PolarimeterParams:
-    """Balanced polarimeter after the coated cell, into the 1f lock-in."""
+    """Balanced polarimeter after the coated cell, into the 1f lock-in (its gain in V/rad is the lab's
+    `[polarimeter] calibration_V_per_rad`, read from there: one number, one place)."""
 
-    gain_V_per_W_rad: float = param(1e5, units="V/(W rad)", min=0.0, max=1e12,
-                                    doc="difference voltage per watt of transmitted light per radian of rotation")
-    quantum_efficiency: float = param(0.8, units="", min=0.01, max=1.0, doc="photodiode quantum efficiency")
+    quantum_efficiency: float = param(0.8, units="", min=0.01, max=1.0,
+                                      doc="photodiode quantum efficiency at 770 nm (silicon, ~0.8: physics.md; "
+                                          "Hamamatsu S-series large-area Si PIN datasheets give 0.5 A/W = 0.8)")
     excess_noise_factor: float = param(3.0, units="", min=1.0, max=1e4,
-                                       doc="polarimeter noise over the photon shot noise")
+                                       doc="rotation noise over the photon shot noise 1/(2 sqrt(N/s)) (paper, Sec. II: "
+                                           "'exceeded the shot-noise limit by a factor of a few')")
     electronic_noise_V_per_rtHz: float = param(6e-9, units="V/Hz^0.5", min=0.0, max=1.0,
-                                               doc="lock-in input noise floor")
+                                               doc="lock-in input noise floor (SR830 manual, specifications: 6 nV/rtHz "
+                                                   "at 1 kHz)")
     quadrature_fraction: float = param(0.05, units="", min=-1.0, max=1.0,
-                                       doc="Y/X of the signal (lock-in phase set slightly off)")
+                                       doc="Y/X of the signal (lock-in phase set slightly off; assumed)")
+    offset_drift_rms_urad: float = param(3.0, units="urad", min=0.0, max=1e6,
+                                         doc="slow drift of the 1f rotation offset (the FM's residual amplitude "
+                                             "modulation on a polarimeter whose balance drifts thermally): assumed, "
+                                             "sized so that 20-min scans at 2-4 uW (10-20 urad signals) scatter "
+                                             "beyond their statistics as in the paper's Fig. 4 (errors x2)")
+    offset_drift_correlation_s: float = param(600.0, units="s", min=1.0, max=1e7,
+                                              doc="correlation time of that drift (thermal time of optics mounts, "
+                                                  "minutes to tens of minutes; assumed)")
 
 
 @dataclass(frozen=True)
 class OpticsParams:
     """Light delivery to the coated cell and the photodiodes around it."""
 
-    max_power_uW: float = param(120.0, units="uW", min=0.0, max=1e5,
-                                doc="light into the coated cell with the attenuator fully open")
+    max_power_uW: float = param(140.0, units="uW", min=0.0, max=1e5,
+                                doc="light into the coated cell with the attenuator fully open (headroom over "
+                                    "the paper's 115 uW for the power drift)")
     default_power_uW: float = param(10.0, units="uW", min=0.0, max=1e5,
                                     doc="light into the coated cell when there is no attenuator")
     attenuator_full_scale_V: float = param(5.0, units="V", min=0.01, max=100.0,
@@ -169,6 +191,24 @@ class OpticsParams:
                                              doc="relative intensity noise of the transmitted light (low f)")
     transmission_electronic_noise_V_per_rtHz: float = param(1e-7, units="V/Hz^0.5", min=0.0, max=1.0,
                                                             doc="photodiode amplifier noise")
+    power_drift_rms_fraction: float = param(0.001, units="", min=0.0, max=0.5,
+                                            doc="slow relative drift of the light into the cell after it was set "
+                                                "(diode-laser power and polarisation through the attenuator: "
+                                                "assumed). The monitor and the rf transmission signal see it; kept "
+                                                "small (1.7e-5/sqrt(s) short-time walk) because the rf scans read "
+                                                "the un-normalised transmission, whose 0-0 dip is ~0.05 %: 0.5 % "
+                                                "made the 0-0 errors 10x the paper's")
+    power_drift_correlation_s: float = param(7200.0, units="s", min=1.0, max=1e7,
+                                             doc="correlation time of the power drift (assumed: thermal, hours)")
+    monitor_drift_rms_fraction: float = param(0.03, units="", min=0.0, max=0.5,
+                                              doc="slow drift of the monitor photodiode's reading relative to the "
+                                                  "light in the cell (the pick-off ratio follows the laser's "
+                                                  "polarisation and etalon fringes in the sampler: assumed, sized "
+                                                  "with offset_drift_rms_urad for the paper's Fig. 4 scatter). Light "
+                                                  "powers set and recorded through the monitor are off by it, so "
+                                                  "widths scatter about their line in power (the paper's Fig. 4)")
+    monitor_drift_correlation_s: float = param(1800.0, units="s", min=1.0, max=1e7,
+                                               doc="correlation time of the monitor drift (assumed: thermal)")
 
 
 @dataclass(frozen=True)
@@ -178,6 +218,12 @@ class FieldParams:
     residual_uG: tuple[float, float, float] = param((2.5, -1.8, 0.3), units="uG", min=-1e5, max=1e5,
                                                     doc="residual field (Bx, By, Bz); light along z, "
                                                         "polarisation along x")
+    drift_rms_uG: float = param(0.2, units="uG", min=0.0, max=1e4,
+                                doc="slow drift of each residual-field component about residual_uG (shield "
+                                    "magnetisation follows temperature; the paper nulled Bx, By to ~0.5 uG, Sec. II, "
+                                    "so drifts of a few tenths of a uG over an hour are at that level: assumed)")
+    drift_correlation_s: float = param(7200.0, units="s", min=1.0, max=1e7,
+                                       doc="correlation time of the residual-field drift (shield thermal time; assumed)")
 
 
 @dataclass(frozen=True)
@@ -192,3 +238,15 @@ class PhysicsParams:
     polarimeter: PolarimeterParams = section(PolarimeterParams)
     optics: OpticsParams = section(OpticsParams)
     fields: FieldParams = section(FieldParams)
+
+
+def without_drifts(params: PhysicsParams) -> PhysicsParams:
+    """The same physics without the apparatus drifts of `drift.py` (residual field, light power,
+    reference-cell temperature, polarimeter offset; the laser's own drift, which the lock removes, is
+    kept): for tests of the deterministic model and noise measurements that must not see them."""
+    r = dataclasses.replace
+    return r(params,
+             reference_cell=r(params.reference_cell, temperature_drift_rms_C=0.0),
+             polarimeter=r(params.polarimeter, offset_drift_rms_urad=0.0),
+             optics=r(params.optics, power_drift_rms_fraction=0.0, monitor_drift_rms_fraction=0.0),
+             fields=r(params.fields, drift_rms_uG=0.0))
