@@ -150,6 +150,7 @@ def test_a_fragment_without_the_resonance_is_no_signal_not_used(tmp_path):
     summary = analyze([run], tmp_path / "report")
     records = {s.file: s for s in summary.scans}
     assert records[str(fragment.resolve())].outcome == "no signal"
-    assert "not inside the scanned field" in records[str(fragment.resolve())].reason
+    reason = records[str(fragment.resolve())].reason   # either test may say it first
+    assert "not inside the scanned field" in reason or "no significant NMOR resonance" in reason
     assert all(s.file != str(fragment.resolve()) for s in summary.zeeman["D1"].scans)
     assert records[str(good.resolve())].outcome in ("used", "fitted")

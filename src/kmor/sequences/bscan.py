@@ -105,11 +105,12 @@ def spacing_s(p: BScanParams) -> float:
 
 def estimate_s(p: BScanParams, max_ramp_uG_per_s: float) -> float:
     """Lab time of the scan (s): per point a ramp of one step, the settle and the readings;
-    plus the auto-range preview and the ramps to the start and back to zero."""
+    plus the auto-range preview (two passes over its fields: a noisy signal may need a third, so a
+    short scan can take a few settles longer) and the ramps to the start and back to zero."""
     settle = p.settle_factor * settle_time_s_for(p.time_constant_s, p.filter_slope_dB_per_oct)
     per_point = p.step_uG / max_ramp_uG_per_s + settle + (p.averages - 1) * spacing_s(p)
-    if p.hardware_timed:
-        per_point = p.samples_per_point / p.sweep_rate_hz
+    if p.hardware_timed:   # plus one settle before each of the two sweeps
+        per_point = p.samples_per_point / p.sweep_rate_hz + settle / len(scan_points(p)) * 2
     if p.readout == "lockin_buffer":
         per_point = p.step_uG / max_ramp_uG_per_s + _buffered_dwell_s(p)
     preview = 0.0 if p.sensitivity_V else 2 * len(_preview_fields(p)) * settle
