@@ -232,8 +232,9 @@ def test_the_pymeasure_script_of_the_docs_runs_and_sees_the_resonance(tmp_path: 
     assert done.returncode == 0, done.stderr
     rows = dict(tuple(map(float, line.split())) for line in done.stdout.splitlines()[1:])
     assert sorted(rows) == [-10.0, -2.0, 0.0, 2.0, 10.0]
-    # the dispersive NMOR curve: about -50 nV at -2 uG, +50 nV at +2 uG (noise about 10 nV)
-    assert rows[-2.0] < 0 < rows[2.0] and rows[2.0] - rows[-2.0] > 40.0
+    # the dispersive NMOR curve on the polarimeter's slowly drifting offset (docs/noise.md): X rises
+    # by about 20 uV from -2 to +2 uG through its value at zero field (one run: -24.9, -16.7, -1.1)
+    assert rows[-2.0] < rows[0.0] < rows[2.0] and rows[2.0] - rows[-2.0] > 10.0
 
 
 def qcodes_script() -> str:
