@@ -66,14 +66,37 @@ class RfSpectrum:
 
 
 def average_repeats(freq_hz: NDArray[np.float64], signal_V: NDArray[np.float64],
-                    counter_hz: NDArray[np.float64] | None = None) -> RfSpectrum:
+                    counter_hz: NDArray[np.float64] | None = None,
+                    repeat: NDArray[np.float64] | None = None) -> RfSpectrum:
     """Mean signal per set frequency (frequencies equal to 1 mHz are one), with pooled standard
-    errors (docs/decisions/0046)."""
+    errors (docs/decisions/0046).
+
+    With `repeat` (each point's repeat number), each repeat's level is taken out before the scatter
+    is pooled: slow drifts of the light move a whole 30 s repeat up or down, which is the same for
+    every frequency of that repeat and cancels in the averaged curve's shape (its offset is a fit
+    parameter), so it must not count as noise of the points (docs/decisions/0115). The levels are
+    the additive two-way model signal = curve(f) + level(repeat), solved by alternating means."""
     keys = np.round(freq_hz, 3)
     freqs, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    mean = np.bincount(inverse, weights=signal_V) / counts
-    resid = signal_V - mean[inverse]
-    dof = signal_V.size - freqs.size
+    levels = np.zeros(signal_V.size)
+    n_levels = 0
+    if repeat is not None and np.all(np.isfinite(repeat)):
+        reps, rep_index, rep_counts = np.unique(repeat, return_inverse=True, return_counts=True)
+        if reps.size > 1:
+            n_levels = reps.size - 1
+            level = np.zeros(reps.size)
+            for _ in range(20):
+                curve = np.bincount(inverse, weights=signal_V - level[rep_index]) / counts
+                new = np.bincount(rep_index, weights=signal_V - curve[inverse]) / rep_counts
+                new -= new.mean()
+                if np.allclose(new, level, rtol=0.0, atol=1e-12 * (np.abs(signal_V).max() or 1.0)):
+                    level = new
+                    break
+                level = new
+            levels = level[rep_index]
+    mean = np.bincount(inverse, weights=signal_V - levels) / counts
+    resid = signal_V - levels - mean[inverse]
+    dof = signal_V.size - freqs.size - n_levels
     sigma = None
     if dof >= 2 and np.any(resid != 0.0):
         pooled = float(np.dot(resid, resid) / dof)
@@ -183,7 +206,10 @@ def fit_rfscan(scan: ScanData, reference_hz: float = K39_HFS_REFERENCE_HZ,
     light_ok = keep & np.isfinite(light)
     if not light_ok.any():
         raise ScanProblem("the light-power column has no finite value at the good points")
-    spectrum = average_repeats(freq[keep], signal[keep], None if counter is None else counter[keep])
+    repeat_name = scan.has("repeat")
+    repeat = scan.column([repeat_name]) if repeat_name else None
+    spectrum = average_repeats(freq[keep], signal[keep], None if counter is None else counter[keep],
+                               None if repeat is None else np.asarray(repeat[keep], dtype=float))
     if spectrum.freq_hz.size < MIN_FREQUENCIES:
         raise ScanProblem(f"only {spectrum.freq_hz.size} distinct frequencies with good points "
                           f"(need >= {MIN_FREQUENCIES})")
