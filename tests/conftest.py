@@ -19,6 +19,18 @@ SLOW_MODULES = (
     "sequences/test_end_to_end.py",
     "test_cli.py",                           # one `kmor` subprocess per test
     "test_scripting_doc.py",
+    "test_cli_output.py",                    # real pipes, signals and `kmor` subprocesses
+    "thirdparty/",                           # PyMeasure and QCoDeS against a `kmor sim serve` process
+    "watch/",                                # HTTP servers, simulated runs, headless Chromium
+    "reliability/test_write_limits.py",
+    "reliability/test_resume_config.py",
+    "reliability/test_one_writer.py",
+    "reliability/test_last_hostile_inputs.py",
+    "reliability/test_safe_state_log.py",
+    "sim/test_sim_keithley_lab.py",
+    "analysis/test_interrupted_batch.py",
+    "analysis/test_report_units.py",
+    "sequences/test_estimates.py",           # each step kind run on the simulated lab
 )
 SLOW_TESTS = (
     "analysis/test_extrapolation.py::test_intercept_pulls_are_honest_with_correct_errors",
