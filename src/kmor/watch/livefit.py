@@ -18,6 +18,7 @@ import numpy as np
 from kmor.analysis.fitcore import FitError
 from kmor.analysis.lorentzian_fit import fit_lorentzian
 from kmor.analysis.nmor_fit import fit_nmor
+from kmor.analysis.numbers import format_pm
 
 MIN_POINTS = 12
 CURVE_POINTS = 200
@@ -43,7 +44,8 @@ def rf_average(freq_hz: np.ndarray, signal: np.ndarray) -> tuple[np.ndarray, np.
 
 def fit_columns(kind: str, columns: dict[str, Sequence[Any]]) -> dict[str, Any]:
     """The fit of a scan's plotted columns: {"ok", "model", "width", "width_err", "center",
-    "center_err", "units", "curve_x", "curve_y"} or {"ok": False, "reason"}."""
+    "center_err", "units", "width_text", "center_text" (as the report writes them: the error to two
+    significant digits, the value to match), "curve_x", "curve_y"} or {"ok": False, "reason"}."""
     try:
         if kind == "bscan":
             return _fit_bscan(columns)
@@ -67,6 +69,8 @@ def _fit_bscan(columns: dict[str, Sequence[Any]]) -> dict[str, Any]:
     return {"ok": True, "model": "NMOR dispersive", "width_name": "width DeltaB",
             "width": fit.width_uG, "width_err": fit.width_err_uG, "center": fit.center_uG,
             "center_err": fit.center_err_uG, "units": "uG", "n_points": int(ok.sum()),
+            "width_text": format_pm(fit.width_uG, fit.width_err_uG, "uG"),
+            "center_text": format_pm(fit.center_uG, fit.center_err_uG, "uG"),
             "curve_x": x.tolist(), "curve_y": fit.curve(x).tolist()}
 
 
@@ -79,6 +83,8 @@ def _fit_rfscan(columns: dict[str, Sequence[Any]]) -> dict[str, Any]:
     return {"ok": True, "model": "Lorentzian on the running average", "width_name": "FWHM",
             "width": fit.fwhm_hz, "width_err": fit.fwhm_err_hz, "center": fit.center_hz,
             "center_err": fit.center_err_hz, "units": "Hz", "n_points": int(freq.size),
+            "width_text": format_pm(fit.fwhm_hz, fit.fwhm_err_hz, "Hz"),
+            "center_text": format_pm(fit.center_hz, fit.center_err_hz, "Hz"),
             "curve_x": x.tolist(), "curve_y": fit.curve(x).tolist()}
 
 

@@ -236,8 +236,8 @@ async function refreshLive(id) {
   if (fit.ok) {
     text("fit-model", `${fit.model}:`);
     text("fit-width-name", fit.width_name);
-    text("fit-width", pm(fit.width, fit.width_err, fit.units));
-    text("fit-center", pm(fit.center, fit.center_err, fit.units));
+    text("fit-width", fit.width_text || pm(fit.width, fit.width_err, fit.units));
+    text("fit-center", fit.center_text || pm(fit.center, fit.center_err, fit.units));
     text("fit-note", `(${fit.n_points} points)`);
   } else {
     text("fit-width", "-"); text("fit-center", "-"); text("fit-note", fit.reason || "");
@@ -290,7 +290,7 @@ function smallFigure(d) {
   if (d.error) { cap.textContent = `${d.file}: ${d.error}`; fig.append(cap); return fig; }
   const plot = document.createElement("div");
   fig.append(plot, cap);
-  const fit = d.fit && d.fit.ok ? `${d.fit.width_name} ${pm(d.fit.width, d.fit.width_err, d.fit.units)}` : "";
+  const fit = d.fit && d.fit.ok ? `${d.fit.width_name} ${d.fit.width_text || pm(d.fit.width, d.fit.width_err, d.fit.units)}` : "";
   cap.textContent = `${d.file} (${d.status}, ${d.n_points} points) ${fit}`;
   const series = scanSeries(d.kind, d.columns || {}, d.fit);
   if (series.length) makePlot(plot, series, d.kind, 260, 150, true);
