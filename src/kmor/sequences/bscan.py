@@ -109,13 +109,15 @@ def estimate_s(p: BScanParams, max_ramp_uG_per_s: float) -> float:
     short scan can take a few settles longer) and the ramps to the start and back to zero."""
     settle = p.settle_factor * settle_time_s_for(p.time_constant_s, p.filter_slope_dB_per_oct)
     per_point = p.step_uG / max_ramp_uG_per_s + settle + (p.averages - 1) * spacing_s(p)
-    if p.hardware_timed:   # plus one settle before each of the two sweeps
-        per_point = p.samples_per_point / p.sweep_rate_hz + settle / len(scan_points(p)) * 2
+    sweep_settles = 0.0
+    if p.hardware_timed:
+        per_point = p.samples_per_point / p.sweep_rate_hz
+        sweep_settles = len(p.directions) * settle   # the coil waits before each DAQ sweep
     if p.readout == "lockin_buffer":
         per_point = p.step_uG / max_ramp_uG_per_s + _buffered_dwell_s(p)
     preview = 0.0 if p.sensitivity_V else 2 * len(_preview_fields(p)) * settle
     ramps = 2 * p.field_range_uG / max_ramp_uG_per_s * 2
-    return len(scan_points(p)) * per_point + preview + ramps + p.light_settle_s
+    return len(scan_points(p)) * per_point + sweep_settles + preview + ramps + p.light_settle_s
 
 
 def _preview_fields(p: BScanParams) -> list[float]:
