@@ -27,6 +27,7 @@ from .constants import BOHR_MAGNETON_HZ_PER_UG, K39_G_I, K39_G_J, K39_HFS_REFERE
 from .extrapolation import LineFit, extrapolate_to_zero
 from .files import ScanData, ScanProblem, cluster_labels, good_point_mask, nominal_light_uW
 from .fitcore import FitError
+from .jackknife import MIN_JACKKNIFE_REPEATS, delete_one_errors
 from .lorentzian_fit import (LorentzianFit, MultiLorentzianFit, best_candidate_rss, fit_lorentzian,
                              fit_lorentzians)
 from .quality import FITTED, NO_SIGNAL, FitQuality, f_test_p, judge, lack_of_fit, weighted_line_rss
@@ -134,8 +135,11 @@ class RfScanResult:
     notes: tuple[str, ...] = ()
     quality: FitQuality | None = None
     unscaled_errors_hz: dict[str, float] = field(default_factory=dict)
-    """The 0-0 fit's own FWHM and centre errors before the sqrt(max(1, chi2_red)) scaling that `fit`
-    carries (docs/decisions/0110); empty for wide scans."""
+    """The 0-0 fit's own FWHM and centre errors before the sqrt(max(1, chi2_red)) scaling
+    (docs/decisions/0110); empty for wide scans."""
+    repeat_errors_hz: dict[str, float] = field(default_factory=dict)
+    """FWHM and centre errors from refits with each repeat left out (docs/decisions/0116); `fit`
+    carries the larger of these and the scaled fit errors. Empty below MIN_JACKKNIFE_REPEATS."""
 
     @property
     def fit_status(self) -> str:
@@ -173,7 +177,8 @@ class RfScanResult:
             "repeats_max": int(self.spectrum.n_repeats.max()) if self.spectrum.n_repeats.size else 0,
             "counter_offset_hz": self.spectrum.counter_offset_hz, "wide": self.wide,
             "fit_status": self.fit_status, "quality": None if self.quality is None else self.quality.as_dict(),
-            "unscaled_errors_hz": dict(self.unscaled_errors_hz), "notes": list(self.notes),
+            "unscaled_errors_hz": dict(self.unscaled_errors_hz), "repeat_errors_hz": dict(self.repeat_errors_hz),
+            "notes": list(self.notes),
         }
         if self.fit is not None:
             out["fwhm_hz"] = _value(self.fit.fwhm_hz, self.fit.fwhm_err_hz, "Hz")
@@ -268,10 +273,36 @@ def fit_rfscan(scan: ScanData, reference_hz: float = K39_HFS_REFERENCE_HZ,
         return RfScanResult(wide=False, quality=quality, notes=tuple(notes), **common)
     scale = quality.error_scale
     unscaled = {"fwhm_hz": fit.fwhm_err_hz, "center_hz": fit.center_err_hz}
-    fit = dataclasses.replace(fit, fwhm_err_hz=fit.fwhm_err_hz * scale, center_err_hz=fit.center_err_hz * scale,
+    jack = {} if repeat is None else repeat_jackknife(raw_f, raw_y, np.asarray(repeat[keep], dtype=float))
+    fit = dataclasses.replace(fit, fwhm_err_hz=max(fit.fwhm_err_hz * scale, jack.get("fwhm_hz", 0.0)),
+                              center_err_hz=max(fit.center_err_hz * scale, jack.get("center_hz", 0.0)),
                               amplitude_err=fit.amplitude_err * scale)
     return RfScanResult(wide=False, fit=fit, notes=tuple(notes), quality=quality, unscaled_errors_hz=unscaled,
-                        **common)
+                        repeat_errors_hz=jack, **common)
+
+
+def repeat_jackknife(freq_hz: NDArray[np.float64], signal_V: NDArray[np.float64],
+                     repeat: NDArray[np.float64]) -> dict[str, float]:
+    """FWHM and centre errors (Hz) of the 0-0 Lorentzian from refitting the averaged spectrum with
+    each repeat left out in turn (docs/decisions/0116): they hold whatever the noise's correlation
+    along a sweep. Empty with fewer than MIN_JACKKNIFE_REPEATS repeats or when a refit fails (the
+    fit's own errors then stand alone)."""
+    if not np.all(np.isfinite(repeat)):
+        return {}
+    numbers = np.unique(repeat)
+    if numbers.size < MIN_JACKKNIFE_REPEATS:
+        return {}
+    estimates = []
+    for number in numbers:
+        rest = repeat != number
+        spectrum = average_repeats(freq_hz[rest], signal_V[rest], repeat=repeat[rest])
+        try:
+            fit = fit_lorentzian(spectrum.freq_hz, spectrum.signal_V, spectrum.sigma_V)
+        except FitError:
+            return {}
+        estimates.append((fit.fwhm_hz, fit.center_hz))
+    fwhm_err, center_err = delete_one_errors(estimates)
+    return {"fwhm_hz": float(fwhm_err), "center_hz": float(center_err), "n_repeats": float(numbers.size)}
 
 
 def _background(offset: float, slope: float, f_mid_hz: float) -> Callable[[Any], NDArray[np.float64]]:

@@ -597,7 +597,10 @@ QUALITY_NOTE = (
     "\"model mismatch\": the residuals that repeat at the same setting (both sweeps, all repeats) are "
     "significant against the scatter of the repeats (lack-of-fit F-test, p < 1e-6) and their rms exceeds "
     "5 % of the rms of the fitted resonance. Above 20 uW the two-component (nested) curve is also fitted "
-    "and kept when an F-test prefers it at p < 1e-6 (docs/decisions/0110).")
+    "and kept when an F-test prefers it at p < 1e-6 (docs/decisions/0110). An rf scan of >= 16 repeats is "
+    "also refitted with each repeat left out; its width and centre carry the larger of that jackknife error "
+    "and the scaled fit error (\"repeats / fit\": the centre's jackknife error over the fit's own, > 1 when "
+    "drifts bend whole sweeps; docs/decisions/0116).")
 
 
 def _hyperfine_section(doc: dict[str, Any], names: dict[str, str], figs: dict[str, str]) -> list[str]:
@@ -621,15 +624,17 @@ def _hyperfine_section(doc: dict[str, Any], names: dict[str, str], figs: dict[st
         out.append("")
     narrow = [r for r in doc["rfscans"] if not r["wide"]]
     if narrow:
-        out += ["| scan | light (uW) | rf (dBm) | fit status | chi2_red | scatter / errors | FWHM (Hz) | "
-                "centre - ref (Hz) | frequencies x repeats | notes |", "|---|---|---|---|---|---|---|---|---|---|"]
+        out += ["| scan | light (uW) | rf (dBm) | fit status | chi2_red | scatter / errors | repeats / fit | "
+                "FWHM (Hz) | centre - ref (Hz) | frequencies x repeats | notes |",
+                "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in narrow:
             q = r["quality"] or {}
             status = r["fit_status"] if r["fit_status"] == FITTED else f"**{r['fit_status']}**"
             rf = "?" if r["rf_power_dBm"] is None else f"{r['rf_power_dBm']:.4g}"
             notes = "; ".join(filter(None, [q.get("reason", ""), *r["notes"]]))
             out.append(f"| {names[r['file']]} | {r['light_power_uW']:.3g} | {rf} | {status} | "
-                       f"{_num2(q.get('chi2_red'))} | {_num2(q.get('scatter_ratio'))} | {_pm(r.get('fwhm_hz'))} | "
+                       f"{_num2(q.get('chi2_red'))} | {_num2(q.get('scatter_ratio'))} | {_repeats_over_fit(r)} | "
+                       f"{_pm(r.get('fwhm_hz'))} | "
                        f"{_pm(r.get('center_minus_reference_hz'))} | {r['n_frequencies']} x {r['repeats_max']} | "
                        f"{_cell(notes)} |")
         out.append("")
@@ -655,6 +660,12 @@ def _hyperfine_section(doc: dict[str, Any], names: dict[str, str], figs: dict[st
         out += [f"![every 0-0 spectrum with its fit]({figs['fig7_all']})", "",
                 "*Every 0-0 spectrum with its fit.*"]
     return out + [""]
+
+
+def _repeats_over_fit(r: dict[str, Any]) -> str:
+    """The centre's error from the repeats (jackknife) over the fit's own, or "-" without it (0116)."""
+    jack, fit = r.get("repeat_errors_hz", {}).get("center_hz"), r.get("unscaled_errors_hz", {}).get("center_hz")
+    return "-" if not jack or not fit else _num2(jack / fit)
 
 
 def _budget_section(doc: dict[str, Any]) -> list[str]:
