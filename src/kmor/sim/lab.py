@@ -74,7 +74,7 @@ class SimLab:
     # --- the lock-ins' inputs change when another instrument acts -----------------------------
     def _tell_lockins_of_input_changes(self) -> None:
         """Before every message to an instrument that moves the physics (rf, laser, coil sources)
-        and every new DAQ output value, the lock-ins bring their filters to that instant; the new
+        and every DAQ output write, the lock-ins bring their filters to that instant; the new
         input holds from it (decision 0120)."""
         self.daq.on_output_change = self.lockin_inputs_will_change
         for emulator in (self.rf_generator, self.laser, *self.current_sources.values()):

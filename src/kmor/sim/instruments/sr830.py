@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from kmor.sim.clock import SAME_INSTANT_S
 from kmor.sim.instruments.base import BinaryReply, EmulatorBase
 from kmor.sim.instruments.sr830_buffer import (SRAT_TRIGGER, STRD_DELAY_S, DataBuffer, format_trca,
                                                trcb_bytes, trcl_bytes)
@@ -244,7 +245,7 @@ class SR830Emulator(EmulatorBase):
 
     def _integrate_to(self, t_s: float) -> None:
         dt = t_s - self._t_last_s
-        if dt <= 0:
+        if dt <= SAME_INSTANT_S:
             return
         held = self._held_input_V or 0j
         target = held * complex(math.cos(math.radians(self.phase_deg)),

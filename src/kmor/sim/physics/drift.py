@@ -17,6 +17,8 @@ import threading
 
 import numpy as np
 
+from kmor.sim.clock import SAME_INSTANT_S
+
 
 class OUDrift:
     """One drifting quantity: zero mean, stationary rms `rms`, correlation time `correlation_s`."""
@@ -41,7 +43,7 @@ class OUDrift:
             return 0.0
         with self._lock:
             dt = t_s - self._t_last_s
-            if dt >= self.hold_s:
+            if dt >= self.hold_s - SAME_INSTANT_S:
                 keep = math.exp(-dt / self.correlation_s)
                 fresh = self.rms * math.sqrt(max(0.0, 1.0 - keep * keep))
                 self._value = keep * self._value + fresh * float(self._rng.standard_normal())

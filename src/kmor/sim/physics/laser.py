@@ -16,6 +16,8 @@ import threading
 
 import numpy as np
 
+from kmor.sim.clock import SAME_INSTANT_S
+
 from kmor.sim.physics.constants import C_M_PER_S, LINES
 from kmor.sim.physics.params import LaserParams
 
@@ -50,7 +52,7 @@ class Laser:
         """
         with self._lock:
             dt = t_s - self._t_last_s
-            if dt > 0.0:
+            if dt > SAME_INSTANT_S:
                 step = self.params.drift_random_walk_MHz_per_rtS * math.sqrt(dt)
                 if step > 0.0:
                     self._walk_MHz += step * float(self._rng.standard_normal())
