@@ -103,6 +103,11 @@ class SimDaq:
         clipped = min(RANGE_V - LSB_V, max(-RANGE_V, value))
         return round(clipped / LSB_V) * LSB_V
 
+    def reseed(self, rng: np.random.Generator) -> None:
+        """Draw the input noise from `rng` from now on (a batch job's own stream, decision 0104)."""
+        with self._lock:
+            self.rng = rng
+
     # --- public interface (same as the nidaqmx driver) -------------------------------------
     def read_ai_V(self, channel: str) -> float:
         """One untimed sample of an analog input, volts."""

@@ -60,6 +60,16 @@ class Laser:
             walk = self._walk_MHz
         return walk + self.params.drift_linear_MHz_per_h * t_s / 3600.0
 
+    def reseed(self, rng: np.random.Generator, now_s: float) -> None:
+        """From lab time `now_s` on, draw the random walk's steps from `rng`. The walk is first
+        advanced to `now_s` from the old stream, so the frequency does not jump (a locked laser
+        stays locked); only the increments after `now_s` come from `rng`, each over the time
+        since `now_s` or a later query, whatever was queried before."""
+        self.drift_MHz(now_s)
+        with self._lock:
+            self._rng = rng
+            self._t_last_s = max(self._t_last_s, now_s)
+
     def mode_hop(self, jump_MHz: float) -> None:
         """Sudden, permanent frequency jump (a mode hop), for fault tests."""
         with self._lock:
