@@ -36,8 +36,9 @@ from kmor.sim.physics.model import ApparatusState, LabPhysics
 from kmor.sim.visa_backend import SimVisaLibrary
 
 FIELD_AXES = ("bx", "by", "bz")
-STREAM_ROLES = ("physics", "counter", "lockin_polarimeter", "lockin_reference", "daq", "spare")
-"""Who draws from each of the lab's random streams, in the order they are spawned."""
+STREAM_ROLES = ("physics", "counter", "lockin_polarimeter", "lockin_reference", "daq")
+"""Who draws from each of the lab's random streams, in the order they are spawned (child i of a
+SeedSequence does not depend on how many are spawned: adding a role keeps the others' numbers)."""
 
 
 def lab_streams(seed: int, job_number: int | None = None) -> dict[str, np.random.Generator]:
@@ -95,7 +96,7 @@ class SimLab:
         stationary distributions. What the job then measures depends only on the seed, the job
         and the apparatus state it starts from, not on what the process did before."""
         streams = lab_streams(self.config.sim.seed, job_number)
-        self.physics.reseed(streams["physics"], self.clock.now_s())
+        self.physics.reseed(streams["physics"], self.clock.now_s())   # first: the lock-ins sample it now
         self.counter.reseed(streams["counter"])
         self.lockin_polarimeter.reseed(streams["lockin_polarimeter"])
         self.lockin_reference.reseed(streams["lockin_reference"])
