@@ -124,6 +124,15 @@ class Station:
         raise InstrumentError(f"cannot reach {target_uW} uW with the attenuator (monitor reads {power:.3g} uW "
                               f"at {mid:.3f} V); check the laser and the monitor calibration", instrument="attenuator")
 
+    # --- batch jobs ---------------------------------------------------------------------------
+    def begin_job(self, job_number: int) -> None:
+        """Batch job `job_number` (its 0-based place in the queue) begins. The simulated lab
+        re-seeds its random streams from (seed, job_number), so a resumed job measures what the
+        uninterrupted run measured (decision 0104); real hardware (and a lab served by `kmor sim
+        serve`, where `sim` is None) has nothing to do."""
+        if self.sim is not None:
+            self.sim.begin_job(job_number)
+
     # --- roles, snapshot, safety --------------------------------------------------------------
     def prepare(self) -> None:
         """Put each instrument in its role in this apparatus (harmonics, counter mode, CW rf)."""

@@ -48,7 +48,7 @@ class FakeCoils:
 
 
 class FakeStation:
-    """Just what the engine itself touches: clock, snapshot, rf, coils, make_safe."""
+    """Just what the engine itself touches: clock, snapshot, rf, coils, make_safe, begin_job."""
 
     def __init__(self) -> None:
         self.clock = FakeClock()
@@ -56,6 +56,9 @@ class FakeStation:
         self.coils = FakeCoils()
         self.safe_calls = 0
         self.sim = None
+
+    def begin_job(self, job_number: int) -> None:
+        """No simulated lab to re-seed."""
 
     def snapshot(self) -> dict[str, Any]:
         return {"coils": self.coils.fields_uG(), "rf_on": self.rf.rf_on}

@@ -1,5 +1,5 @@
 """The simulated lab tells both lock-ins the instant their input may change (a message to the rf
-generator, laser or coil sources; a new DAQ output value), so their filters see each step at its
+generator, laser or coil sources; a DAQ output write), so their filters see each step at its
 own time (decision 0120); the step response itself is tested in test_emulator_sr830_manual.py."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def spy(lab):
     return calls
 
 
-def test_instrument_messages_and_new_daq_outputs_notify_both_lockins(lab):
+def test_instrument_messages_and_daq_output_writes_notify_both_lockins(lab):
     calls = spy(lab)
     ao = lab.config.coils.bz.ao_channel
     lab.clock.advance(1.0)
@@ -33,10 +33,10 @@ def test_instrument_messages_and_new_daq_outputs_notify_both_lockins(lab):
     lab.rf_generator.handle(b"FREQ:CW 461.7197 MHZ")
     lab.clock.advance(1.0)
     lab.daq.write_ao_V(ao, 0.25)
-    lab.daq.write_ao_V(ao, 0.25)          # no change, no notice
+    lab.daq.write_ao_V(ao, 0.25)          # the same value: a notice too (decision 0104)
     lab.daq.sweep(ao, np.array([0.25, 0.5, 0.5, 0.75]), [lab.config.daq.light_monitor_ai], 1000.0)
     assert calls["polarimeter"] == calls["reference"]
-    assert calls["polarimeter"] == pytest.approx([1.0, 2.0, 3.0, 3.001, 3.003])
+    assert calls["polarimeter"] == pytest.approx([1.0, 2.0, 3.0, 3.0, 3.0, 3.001, 3.002, 3.003])
 
 
 def test_a_notified_step_reaches_the_lockin_output_with_the_rc_cascade_response(lab):

@@ -141,9 +141,10 @@ def run_bscan(engine: Engine, p: BScanParams, *, label: str = "") -> dict[str, A
     """Record one triangular B scan; returns a summary (scan file, points, light power)."""
     st = engine.station
     coils, li = st.coils, st.lockin_polarimeter
-    light_uW = set_light(engine, p.light_power_uW, p.light_settle_s)
+    # the lock-in first: the light's settle then also lets its filter forget what came before
     settle_s = p.settle_factor * configure_lockin(li, time_constant_s=p.time_constant_s,
                                                   slope_dB_per_oct=p.filter_slope_dB_per_oct)
+    light_uW = set_light(engine, p.light_power_uW, p.light_settle_s)
     if p.sensitivity_V:
         li.sensitivity_V = p.sensitivity_V
         sensitivity = float(li.sensitivity_V)

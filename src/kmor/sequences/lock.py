@@ -111,6 +111,14 @@ class LockServo:
         self._lost_error_V = math.nan
         self.stats = LockStats()
 
+    def restart_schedule(self, now_s: float) -> None:
+        """Step next one period after `now_s` (station time, s), with the integral time and the
+        error statistics counted from `now_s`: called as a batch job begins, so the servo steps
+        at the same times from the job's start however the batch got there (decision 0104)."""
+        self.last_step_s = now_s
+        self.next_step_s = now_s + self.period_s
+        self.stats = LockStats()
+
     @property
     def lost(self) -> bool:
         """True once the error stayed out of band longer than lost_after_s."""

@@ -184,6 +184,10 @@ class Station(Protocol):
     def set_light_power_uW(self, power_uW: float) -> Any:
         """Set the light through the attenuator (raises if the lab has none)."""
 
+    def begin_job(self, job_number: int) -> None:
+        """A batch job (0-based place in the queue) begins (the simulated lab re-seeds; real
+        hardware does nothing)."""
+
     def snapshot(self) -> dict[str, Any]:
         """Every instrument setting (for the data files)."""
 

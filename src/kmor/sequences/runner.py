@@ -237,6 +237,7 @@ def _plan(engine: Engine, lab: Lab, queue: QueueState, current: dict[str, Any], 
         engine.progress = {"step": job["step"], "n_steps": max(j["step"] for j in jobs) + 1,
                            "label": job["label"], "job": n, "n_jobs": len(jobs)}
         queue.job_started(job)
+        _begin_job(engine, n)
         engine.publish(ev.STEP_STARTED, message=job["label"], info={"job": job["id"]})
         params = params_from_dict(job["kind"], job["params"])
         log.info("job %s (%s): %s", job["id"], job["key"], job["label"])
@@ -246,6 +247,16 @@ def _plan(engine: Engine, lab: Lab, queue: QueueState, current: dict[str, Any], 
             log.info("job %s result: %s", job["id"], _brief(result))
         engine.publish(ev.STEP_FINISHED, message=job["label"], status="complete", info={"job": job["id"]})
         current["job"] = None
+
+
+def _begin_job(engine: Engine, number: int) -> None:
+    """Job `number` (its 0-based place in the queue, the same after a resume) begins: the station
+    hears it (the simulated lab re-seeds from it) and the lock servo's step schedule restarts
+    from now, so the job's measurement does not depend on whether the batch was resumed before it
+    (decision 0104)."""
+    engine.station.begin_job(number)
+    if engine.servo is not None:
+        engine.servo.restart_schedule(engine.now_s())
 
 
 def _run_job(engine: Engine, kind: str, params: Any, label: str) -> Any:

@@ -16,6 +16,11 @@ import threading
 import time
 from collections.abc import Callable
 
+SAME_INSTANT_S = 1e-9
+"""Lab times closer than this are one instant. A time reached by different sums of waits (a job
+started at another lab time, after a resume) differs in its last bits; the simulation treats
+such times alike, so that the same job draws the same random numbers at the same steps."""
+
 
 class SimClock:
     """Seconds of simulated lab time since the lab was built."""

@@ -53,8 +53,10 @@ class SimDaq:
         self._lock = threading.RLock()
         self._closed = False
         self.on_output_change: Callable[[], None] | None = None
-        """Called just before an analog output takes a new value (the lab tells the lock-ins,
-        so their filters see the step at its time)."""
+        """Called just before every analog output write, also of the value it holds (the lab tells
+        the lock-ins, so their filters see a step at its time; that a write happens, not its value,
+        decides when they update, so a job's random draws come at the same steps whatever the
+        servo's output, decision 0104)."""
 
     # --- names ----------------------------------------------------------------------------
     def _full(self, name: str) -> str:
@@ -101,6 +103,11 @@ class SimDaq:
         clipped = min(RANGE_V - LSB_V, max(-RANGE_V, value))
         return round(clipped / LSB_V) * LSB_V
 
+    def reseed(self, rng: np.random.Generator) -> None:
+        """Draw the input noise from `rng` from now on (a batch job's own stream, decision 0104)."""
+        with self._lock:
+            self.rng = rng
+
     # --- public interface (same as the nidaqmx driver) -------------------------------------
     def read_ai_V(self, channel: str) -> float:
         """One untimed sample of an analog input, volts."""
@@ -116,7 +123,7 @@ class SimDaq:
             self._set_ao(full, self._check_ao_value(full, value_V))
 
     def _set_ao(self, full: str, value_V: float) -> None:
-        if self._ao[full] != value_V and self.on_output_change is not None:
+        if self.on_output_change is not None:
             self.on_output_change()
         self._ao[full] = value_V
 

@@ -8,6 +8,10 @@ simulated DAQ exactly as the real apparatus is cabled.
 
 The emulators never see the physics model; they are handed callables that read it at the
 simulated clock's current time. Nothing here imports kmor.drivers.
+
+Random numbers: one stream per role (`lab_streams`), from `[sim] seed` when the lab is built and
+from (seed, job number) when a batch job begins (`begin_job`, decision 0104), so a job measures
+the same whether the batch ran straight through or was resumed in a new process.
 """
 
 from __future__ import annotations
@@ -32,6 +36,18 @@ from kmor.sim.physics.model import ApparatusState, LabPhysics
 from kmor.sim.visa_backend import SimVisaLibrary
 
 FIELD_AXES = ("bx", "by", "bz")
+STREAM_ROLES = ("physics", "counter", "lockin_polarimeter", "lockin_reference", "daq")
+"""Who draws from each of the lab's random streams, in the order they are spawned (child i of a
+SeedSequence does not depend on how many are spawned: adding a role keeps the others' numbers)."""
+
+
+def lab_streams(seed: int, job_number: int | None = None) -> dict[str, np.random.Generator]:
+    """role -> Generator (roles: STREAM_ROLES), spawned from `np.random.SeedSequence(seed)` for the
+    lab as built, or from entropy (seed, job_number) for batch job `job_number` (its 0-based place
+    in the queue): the one place that decides where the simulated lab's randomness comes from."""
+    entropy = seed if job_number is None else (seed, job_number)
+    children = np.random.SeedSequence(entropy).spawn(len(STREAM_ROLES))
+    return {role: np.random.default_rng(child) for role, child in zip(STREAM_ROLES, children)}
 
 
 class SimLab:
@@ -42,8 +58,8 @@ class SimLab:
         sim = config.sim
         self.config = config
         self.clock = SimClock(speed=speed if speed is not None else (sim.speed or None))
-        streams = np.random.default_rng(sim.seed).spawn(6)
-        self.physics = LabPhysics(sim.physics, streams[0],
+        streams = lab_streams(sim.seed)
+        self.physics = LabPhysics(sim.physics, streams["physics"],
                                   polarimeter_V_per_rad=config.polarimeter.calibration_V_per_rad)
         self.reference_connected = True
         """The SR620's external 10 MHz reference cable; set False to simulate losing it."""
@@ -52,29 +68,44 @@ class SimLab:
 
         self.rf_generator = HP8647AEmulator()
         self.counter = SR620Emulator(self.clock, input_freq_hz=self._rf_at_counter_hz,
-                                     reference_present=lambda: self.reference_connected, rng=streams[1])
+                                     reference_present=lambda: self.reference_connected,
+                                     rng=streams["counter"])
         self.lockin_polarimeter = SR830Emulator(
             self.clock, input_signal_V=self._polarimeter_input_V,
             input_noise_V_per_rtHz=lambda: self.physics.polarimeter_noise_V_per_rtHz(self.state()),
-            rng=streams[2])
+            rng=streams["lockin_polarimeter"])
         self.lockin_reference = SR830Emulator(
             self.clock, input_signal_V=self._reference_input_V,
             input_noise_V_per_rtHz=lambda: self.physics.reference_noise_V_per_rtHz(self.state()),
-            rng=streams[3])
+            rng=streams["lockin_reference"])
         self.laser = TLB6300Emulator(self.clock, power_factor=self.physics.laser.power_factor)
         self.current_sources = {axis: Keithley6221Emulator(clock=self.clock) for axis in COIL_AXES
                                 if getattr(config.coils, axis).drive == "current_source"}
         self._field_from_ao: list | None = None
-        self.daq = self._build_daq(streams[4])
+        self.daq = self._build_daq(streams["daq"])
         self._tell_lockins_of_input_changes()
         self.io_fault = self._config_io_fault()
         """The `[sim.faults.io]` fault (or None), installed on every VISA library and server."""
         schedule_lab_faults(self, self._config_lab_faults())
 
+    # --- a batch job begins ---------------------------------------------------------------------
+    def begin_job(self, job_number: int) -> None:
+        """Batch job `job_number` (0-based place in the queue) begins now: every random stream
+        starts again from entropy (seed, job_number). The laser keeps its frequency (the lock
+        holds); the slow drifts and the lock-ins' output noise are drawn afresh from their
+        stationary distributions. What the job then measures depends only on the seed, the job
+        and the apparatus state it starts from, not on what the process did before."""
+        streams = lab_streams(self.config.sim.seed, job_number)
+        self.physics.reseed(streams["physics"], self.clock.now_s())   # first: the lock-ins sample it now
+        self.counter.reseed(streams["counter"])
+        self.lockin_polarimeter.reseed(streams["lockin_polarimeter"])
+        self.lockin_reference.reseed(streams["lockin_reference"])
+        self.daq.reseed(streams["daq"])
+
     # --- the lock-ins' inputs change when another instrument acts -----------------------------
     def _tell_lockins_of_input_changes(self) -> None:
         """Before every message to an instrument that moves the physics (rf, laser, coil sources)
-        and every new DAQ output value, the lock-ins bring their filters to that instant; the new
+        and every DAQ output write, the lock-ins bring their filters to that instant; the new
         input holds from it (decision 0120)."""
         self.daq.on_output_change = self.lockin_inputs_will_change
         for emulator in (self.rf_generator, self.laser, *self.current_sources.values()):

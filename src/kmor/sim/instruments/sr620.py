@@ -95,6 +95,14 @@ class SR620Emulator(EmulatorBase):
         self.clock_external = 0
         self.clock_freq_code = 0
 
+    def reseed(self, rng: np.random.Generator) -> None:
+        """Draw the timebase and resolution noise from `rng` from now on, and forget the last
+        result (in auto-measure mode the next query measures afresh), so what follows does not
+        depend on when the counter last measured (a batch job begins, decision 0104)."""
+        with self.lock:
+            self.rng = rng
+            self._last_end_s = None
+
     # --- measurement ----------------------------------------------------------------------
     @property
     def no_clock(self) -> bool:

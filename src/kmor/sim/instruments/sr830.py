@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from kmor.sim.clock import SAME_INSTANT_S
 from kmor.sim.instruments.base import BinaryReply, EmulatorBase
 from kmor.sim.instruments.sr830_buffer import (SRAT_TRIGGER, STRD_DELAY_S, DataBuffer, format_trca,
                                                trcb_bytes, trcl_bytes)
@@ -196,6 +197,17 @@ class SR830Emulator(EmulatorBase):
             self._integrate_to(now)
             self._input_stale = True
 
+    def reseed(self, rng: np.random.Generator) -> None:
+        """Bring filter, noise and buffer to now (on the old stream) and sample the input now, then
+        draw the output noise from `rng`, starting with a fresh draw from its stationary
+        distribution: what the lock-in does from now on no longer depends on when it was last
+        updated or on its old stream (a batch job begins, decision 0104)."""
+        with self.lock:
+            self._run_to_now()
+            self.rng = rng
+            self._noise = 0j
+            self._noise_started = False
+
     def _reference_locked(self) -> bool:
         if self.internal_reference or self.external_reference_hz is None:
             return True
@@ -225,6 +237,16 @@ class SR830Emulator(EmulatorBase):
     def _advance(self) -> complex:
         """Bring filter, noise and buffer up to the clock's now over the input held since the last
         update, then sample the input for the interval that starts now; X + iY (volts rms)."""
+        self._run_to_now()
+        value = self._stages[self.slope_index] + self._noise
+        x, y = self._offset(1, value.real), self._offset(2, value.imag)
+        if max(abs(x) * self._expand(1), abs(y) * self._expand(2)) > self.sensitivity_V:
+            self.lias |= LIAS_OUTPUT_OVERLOAD
+        return value
+
+    def _run_to_now(self) -> None:
+        """Filter, noise and buffer up to the clock's now over the input held since the last
+        update; then the input is sampled for the interval that starts now."""
         now = self.clock.now_s()
         if self._held_input_V is None or self._input_stale:
             self._held_input_V = self._sample_input()  # the input since the last change notice
@@ -236,15 +258,10 @@ class SR830Emulator(EmulatorBase):
         if not self._noise_started:
             self._step_noise(math.inf)
         self._held_input_V = self._sample_input()
-        value = self._stages[self.slope_index] + self._noise
-        x, y = self._offset(1, value.real), self._offset(2, value.imag)
-        if max(abs(x) * self._expand(1), abs(y) * self._expand(2)) > self.sensitivity_V:
-            self.lias |= LIAS_OUTPUT_OVERLOAD
-        return value
 
     def _integrate_to(self, t_s: float) -> None:
         dt = t_s - self._t_last_s
-        if dt <= 0:
+        if dt <= SAME_INSTANT_S:
             return
         held = self._held_input_V or 0j
         target = held * complex(math.cos(math.radians(self.phase_deg)),

@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 import struct
 
+from kmor.sim.clock import SAME_INSTANT_S
+
 BUFFER_POINTS = 16383
 #: SRAT i -> samples per second (i = 14 is "trigger").
 SAMPLE_RATES_HZ = tuple(0.0625 * 2.0**i for i in range(14))
@@ -113,7 +115,7 @@ class DataBuffer:
         rate = self.rate_hz
         if not self.storing or rate is None or now_s < self._start_s:
             return []
-        last = math.floor((now_s - self._start_s) * rate * (1 + 1e-12))
+        last = math.floor((now_s - self._start_s + SAME_INSTANT_S) * rate)
         first = self._taken
         if last < first:
             return []

@@ -16,6 +16,8 @@ import threading
 
 import numpy as np
 
+from kmor.sim.clock import SAME_INSTANT_S
+
 from kmor.sim.physics.constants import C_M_PER_S, LINES
 from kmor.sim.physics.params import LaserParams
 
@@ -50,13 +52,23 @@ class Laser:
         """
         with self._lock:
             dt = t_s - self._t_last_s
-            if dt > 0.0:
+            if dt > SAME_INSTANT_S:
                 step = self.params.drift_random_walk_MHz_per_rtS * math.sqrt(dt)
                 if step > 0.0:
                     self._walk_MHz += step * float(self._rng.standard_normal())
                 self._t_last_s = t_s
             walk = self._walk_MHz
         return walk + self.params.drift_linear_MHz_per_h * t_s / 3600.0
+
+    def reseed(self, rng: np.random.Generator, now_s: float) -> None:
+        """From lab time `now_s` on, draw the random walk's steps from `rng`. The walk is first
+        advanced to `now_s` from the old stream, so the frequency does not jump (a locked laser
+        stays locked); only the increments after `now_s` come from `rng`, each over the time
+        since `now_s` or a later query, whatever was queried before."""
+        self.drift_MHz(now_s)
+        with self._lock:
+            self._rng = rng
+            self._t_last_s = max(self._t_last_s, now_s)
 
     def mode_hop(self, jump_MHz: float) -> None:
         """Sudden, permanent frequency jump (a mode hop), for fault tests."""

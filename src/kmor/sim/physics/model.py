@@ -3,7 +3,8 @@ from what the instruments currently apply (`ApparatusState`) and the simulated t
 
 Deterministic for a given Generator and sequence of queries: the randomness is the laser's random-walk
 drift and the slow drifts of `drift.py` (residual field, light power, reference-cell temperature,
-polarimeter offset), each from its own stream spawned from the Generator. Measurement noise is returned
+polarimeter offset), each from its own stream spawned from the Generator; `reseed` starts them all
+again from a new Generator (a batch job's own, decision 0104). Measurement noise is returned
 as densities (V/sqrt(Hz)) for the emulators to turn into samples with their own bandwidths and time
 constants. The noise budget and where each value comes from: docs/noise.md.
 """
@@ -75,20 +76,30 @@ class LabPhysics:
             self._rf_detuning[name] = dr.detuning_table(name, cell.temperature_C, amp)
         self.nmor = NmorModel(params.nmor, cell.temperature_C, amp)
 
-    def _init_drifts(self, rng: np.random.Generator) -> None:
+    def reseed(self, rng: np.random.Generator, now_s: float) -> None:
+        """Every random stream of the physics from `rng` from lab time `now_s` (s) on: the laser's
+        random walk keeps its present frequency and takes its future steps from `rng`; each slow
+        drift is drawn afresh from its stationary distribution, anchored at `now_s`."""
+        self.laser.reseed(rng, now_s)
+        self._init_drifts(rng, now_s)
+
+    def _init_drifts(self, rng: np.random.Generator, start_s: float = 0.0) -> None:
         p = self.params
         streams = rng.spawn(7)
         f = p.fields
-        self.field_drifts = tuple(OUDrift(f.drift_rms_uG, f.drift_correlation_s, streams[i]) for i in range(3))
+        self.field_drifts = tuple(OUDrift(f.drift_rms_uG, f.drift_correlation_s, streams[i], start_s=start_s)
+                                  for i in range(3))
         o = p.optics
-        self.power_drift = OUDrift(o.power_drift_rms_fraction, o.power_drift_correlation_s, streams[3])
-        self.monitor_drift = OUDrift(o.monitor_drift_rms_fraction, o.monitor_drift_correlation_s, streams[6])
+        self.power_drift = OUDrift(o.power_drift_rms_fraction, o.power_drift_correlation_s, streams[3],
+                                   start_s=start_s)
+        self.monitor_drift = OUDrift(o.monitor_drift_rms_fraction, o.monitor_drift_correlation_s, streams[6],
+                                     start_s=start_s)
         r = p.reference_cell
         self.reference_temperature_drift = OUDrift(r.temperature_drift_rms_C, r.temperature_drift_correlation_s,
-                                                   streams[4], hold_s=1.0)
+                                                   streams[4], hold_s=1.0, start_s=start_s)
         pol = p.polarimeter
         self.polarimeter_offset_drift = OUDrift(pol.offset_drift_rms_urad * 1e-6, pol.offset_drift_correlation_s,
-                                                streams[5])
+                                                streams[5], start_s=start_s)
 
     # --- light -------------------------------------------------------------------------------------
     def light_power_uW(self, state: ApparatusState) -> float:
