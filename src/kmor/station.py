@@ -125,13 +125,14 @@ class Station:
                               f"at {mid:.3f} V); check the laser and the monitor calibration", instrument="attenuator")
 
     # --- batch jobs ---------------------------------------------------------------------------
-    def begin_job(self, job_number: int) -> None:
-        """Batch job `job_number` (its 0-based place in the queue) begins. The simulated lab
-        re-seeds its random streams from (seed, job_number), so a resumed job measures what the
-        uninterrupted run measured (decision 0104); real hardware (and a lab served by `kmor sim
-        serve`, where `sim` is None) has nothing to do."""
+    def begin_job(self, job_number: int, planned_start_s: float) -> None:
+        """Batch job `job_number` (its 0-based place in the queue), planned to begin
+        `planned_start_s` (s) into the run, begins. The simulated lab re-seeds its noise from
+        (seed, job_number) and reads its drifts from the planned start, so a resumed job measures
+        what the uninterrupted run measured (decision 0104); real hardware (and a lab served by
+        `kmor sim serve`, where `sim` is None) has nothing to do."""
         if self.sim is not None:
-            self.sim.begin_job(job_number)
+            self.sim.begin_job(job_number, planned_start_s)
 
     # --- roles, snapshot, safety --------------------------------------------------------------
     def prepare(self) -> None:

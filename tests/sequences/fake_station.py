@@ -57,7 +57,7 @@ class FakeStation:
         self.safe_calls = 0
         self.sim = None
 
-    def begin_job(self, job_number: int) -> None:
+    def begin_job(self, job_number: int, planned_start_s: float) -> None:
         """No simulated lab to re-seed."""
 
     def snapshot(self) -> dict[str, Any]:

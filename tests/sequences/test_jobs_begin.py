@@ -41,9 +41,9 @@ def announced(monkeypatch) -> list[tuple[int, float]]:
     calls: list[tuple[int, float]] = []
     begin = Station.begin_job
 
-    def spy(station: Station, job_number: int) -> None:
+    def spy(station: Station, job_number: int, planned_start_s: float) -> None:
         calls.append((job_number, station.clock.now_s()))
-        begin(station, job_number)
+        begin(station, job_number, planned_start_s)
     monkeypatch.setattr(Station, "begin_job", spy)
     return calls
 

@@ -1,5 +1,5 @@
 """A batch job's simulated measurement depends only on the seed and the job (decision 0104): after
-`begin_job(k)` two labs with the same seed read the same numbers, whatever each did before (reads,
+`begin_job(k, planned start)` two labs with the same seed read the same numbers, whatever each did before (reads,
 waits, other settings, a different lab time), so a job re-run after `kmor run --resume` repeats
 what the uninterrupted run measured."""
 
@@ -85,15 +85,15 @@ def test_a_job_reads_the_same_whatever_the_lab_did_before():
     fresh, busy = _lab(quiet_laser=True), _lab(quiet_laser=True)
     fresh.clock.advance(1.0)
     _busy_past(busy)
-    fresh.begin_job(3)
-    busy.begin_job(3)
+    fresh.begin_job(3, 900.0)
+    busy.begin_job(3, 900.0)
     assert _job_readings(fresh) == _job_readings(busy)
 
 
 def test_another_job_reads_other_numbers():
     three, four = _lab(quiet_laser=True), _lab(quiet_laser=True)
-    three.begin_job(3)
-    four.begin_job(4)
+    three.begin_job(3, 900.0)
+    four.begin_job(4, 1200.0)
     a, b = _job_readings(three), _job_readings(four)
     assert sum(x != y for x, y in zip(a, b)) > len(a) // 2
 
@@ -106,7 +106,7 @@ def test_the_laser_keeps_its_frequency_and_takes_the_jobs_own_steps():
     for lab in (fresh, busy):
         laser, t0 = lab.physics.laser, lab.clock.now_s()
         before = laser.drift_MHz(t0)
-        lab.begin_job(2)
+        lab.begin_job(2, 600.0)
         assert laser.drift_MHz(t0) == before                 # no jump: a locked laser stays locked
         steps.append([laser.drift_MHz(t0 + dt) - before for dt in (0.01, 0.5, 3.0, 20.0)])
     assert steps[0] == pytest.approx(steps[1], rel=1e-9, abs=1e-12)
@@ -115,11 +115,24 @@ def test_the_laser_keeps_its_frequency_and_takes_the_jobs_own_steps():
 
 def test_a_drift_steps_at_its_hold_time_even_a_rounding_error_early():
     """Lab times reached by different sums of waits differ in their last bits (SAME_INSTANT_S):
-    a query a hair before the hold time still draws the step, as one exactly at it does."""
-    exact = OUDrift(1.0, 100.0, np.random.default_rng(5), start_s=1.0)
-    early = OUDrift(1.0, 100.0, np.random.default_rng(5), start_s=261.223)
-    start = early.value(261.223)
-    assert exact.value(1.0) == start
-    stepped = early.value(262.223 - 1e-12)
-    assert stepped != start
-    assert stepped == pytest.approx(exact.value(2.0), rel=1e-9)   # the same draw over (nearly) the same time
+    a query a hair before a grid point of the path reads that grid point, as one exactly at it does."""
+    exact = OUDrift(1.0, 100.0, np.random.default_rng(5))
+    early = OUDrift(1.0, 100.0, np.random.default_rng(5))
+    early.start_path_at(261.223, 1.0)
+    assert early.value(261.223) == exact.value(1.0)
+    assert early.value(262.223 - 1e-12) == exact.value(2.0) != exact.value(1.0)
+
+
+def test_the_drifts_carry_on_from_one_job_to_the_next():
+    """Job 1 planned to start 1200 s into the run, begun at 1250 s of lab time (job 0 took 4 %
+    longer than its estimate), meets the drifts where job 0 left them, up to 50 s of drift."""
+    lab = _lab(quiet_laser=True)
+    lab.begin_job(0, 0.0)
+    lab.clock.advance(1250.0)
+    monitor = lab.physics.monitor_drift
+    end_of_job0 = monitor.value(lab.clock.now_s())
+    lab.begin_job(1, 1200.0)
+    start_of_job1 = monitor.value(lab.clock.now_s())
+    assert start_of_job1 == monitor.value(lab.clock.now_s() + 0.0)
+    assert abs(start_of_job1 - end_of_job0) < 4 * monitor.rms * np.sqrt(2 * 50.0 / monitor.correlation_s)
+    assert start_of_job1 != end_of_job0

@@ -123,13 +123,19 @@ def test_same_seed_same_drifting_lab_different_seed_different_lab():
 def test_reference_temperature_drift_moves_the_lock_point_by_tens_of_MHz_per_C():
     """Hotter reference cell: more vapour, a deeper line, a different 2f level at the lock point;
     the servo holds the level, so the laser moves by (level change) / (flank slope)."""
-    drift = _lab().physics.reference_temperature_drift
     p = _lab().physics
 
+    class Held:
+        """The reference cell held dT above its set point."""
+        def __init__(self, dT: float) -> None:
+            self.dT = dT
+
+        def value(self, t_s: float) -> float:
+            return self.dT
+
     def level(det: float, dT: float) -> float:
-        drift.rms, drift._value = 1.0, dT          # hold the reference cell dT above its set point
+        p.reference_temperature_drift = Held(dT)
         return p._reference_harmonic(0.0, "D1", det, 1)
-    p.reference_temperature_drift = drift
     slope = (level(-249.0, 0.0) - level(-251.0, 0.0)) / 2.0
     shift_MHz_per_C = -(level(-250.0, 0.1) - level(-250.0, 0.0)) / slope / 0.1
     assert 5.0 < abs(shift_MHz_per_C) < 100.0      # ~24 MHz/C: docs/noise.md

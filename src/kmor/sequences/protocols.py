@@ -184,9 +184,9 @@ class Station(Protocol):
     def set_light_power_uW(self, power_uW: float) -> Any:
         """Set the light through the attenuator (raises if the lab has none)."""
 
-    def begin_job(self, job_number: int) -> None:
-        """A batch job (0-based place in the queue) begins (the simulated lab re-seeds; real
-        hardware does nothing)."""
+    def begin_job(self, job_number: int, planned_start_s: float) -> None:
+        """A batch job (0-based place in the queue), planned to begin `planned_start_s` (s) into
+        the run, begins (the simulated lab re-seeds; real hardware does nothing)."""
 
     def snapshot(self) -> dict[str, Any]:
         """Every instrument setting (for the data files)."""

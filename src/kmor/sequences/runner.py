@@ -237,7 +237,7 @@ def _plan(engine: Engine, lab: Lab, queue: QueueState, current: dict[str, Any], 
         engine.progress = {"step": job["step"], "n_steps": max(j["step"] for j in jobs) + 1,
                            "label": job["label"], "job": n, "n_jobs": len(jobs)}
         queue.job_started(job)
-        _begin_job(engine, n)
+        _begin_job(engine, n, sum(j["estimate_s"] for j in jobs[:n]))
         engine.publish(ev.STEP_STARTED, message=job["label"], info={"job": job["id"]})
         params = params_from_dict(job["kind"], job["params"])
         log.info("job %s (%s): %s", job["id"], job["key"], job["label"])
@@ -249,12 +249,13 @@ def _plan(engine: Engine, lab: Lab, queue: QueueState, current: dict[str, Any], 
         current["job"] = None
 
 
-def _begin_job(engine: Engine, number: int) -> None:
-    """Job `number` (its 0-based place in the queue, the same after a resume) begins: the station
-    hears it (the simulated lab re-seeds from it) and the lock servo's step schedule restarts
-    from now, so the job's measurement does not depend on whether the batch was resumed before it
-    (decision 0104)."""
-    engine.station.begin_job(number)
+def _begin_job(engine: Engine, number: int, planned_start_s: float) -> None:
+    """Job `number` (its 0-based place in the queue, the same after a resume), planned to begin
+    `planned_start_s` (s) into the run (the recorded estimates of the jobs before it), begins: the
+    station hears it (the simulated lab re-seeds from it and reads its drifts from the planned
+    start) and the lock servo's step schedule restarts from now, so the job's measurement does not
+    depend on whether the batch was resumed before it (decision 0104)."""
+    engine.station.begin_job(number, planned_start_s)
     if engine.servo is not None:
         engine.servo.restart_schedule(engine.now_s())
 

@@ -89,14 +89,16 @@ class SimLab:
         schedule_lab_faults(self, self._config_lab_faults())
 
     # --- a batch job begins ---------------------------------------------------------------------
-    def begin_job(self, job_number: int) -> None:
-        """Batch job `job_number` (0-based place in the queue) begins now: every random stream
-        starts again from entropy (seed, job_number). The laser keeps its frequency (the lock
-        holds); the slow drifts and the lock-ins' output noise are drawn afresh from their
-        stationary distributions. What the job then measures depends only on the seed, the job
-        and the apparatus state it starts from, not on what the process did before."""
+    def begin_job(self, job_number: int, planned_start_s: float) -> None:
+        """Batch job `job_number` (0-based place in the queue) begins now, planned to begin
+        `planned_start_s` (s) into the run (the estimates of the jobs before it): every noise
+        stream starts again from entropy (seed, job_number), the laser keeps its frequency (the
+        lock holds) and takes its future steps from its new stream, the slow drifts read their
+        seeded paths from `planned_start_s`, the lock-ins' output noise is drawn afresh. What the
+        job then measures depends only on the seed, the job and the apparatus state it starts from,
+        not on what the process did before (decision 0104)."""
         streams = lab_streams(self.config.sim.seed, job_number)
-        self.physics.reseed(streams["physics"], self.clock.now_s())   # first: the lock-ins sample it now
+        self.physics.reseed(streams["physics"], self.clock.now_s(), planned_start_s)   # first: the lock-ins sample it now
         self.counter.reseed(streams["counter"])
         self.lockin_polarimeter.reseed(streams["lockin_polarimeter"])
         self.lockin_reference.reseed(streams["lockin_reference"])

@@ -76,30 +76,34 @@ class LabPhysics:
             self._rf_detuning[name] = dr.detuning_table(name, cell.temperature_C, amp)
         self.nmor = NmorModel(params.nmor, cell.temperature_C, amp)
 
-    def reseed(self, rng: np.random.Generator, now_s: float) -> None:
-        """Every random stream of the physics from `rng` from lab time `now_s` (s) on: the laser's
-        random walk keeps its present frequency and takes its future steps from `rng`; each slow
-        drift is drawn afresh from its stationary distribution, anchored at `now_s`."""
+    def reseed(self, rng: np.random.Generator, now_s: float, path_s: float) -> None:
+        """A batch job begins at lab time `now_s` (s), planned to begin `path_s` (s) into the run:
+        the laser's random walk keeps its present frequency and takes its future steps from `rng`;
+        the slow drifts go on along their seeded paths from `path_s` (drift.py, decision 0104)."""
         self.laser.reseed(rng, now_s)
-        self._init_drifts(rng, now_s)
+        for drift in self.drifts:
+            drift.start_path_at(now_s, path_s)
 
-    def _init_drifts(self, rng: np.random.Generator, start_s: float = 0.0) -> None:
+    @property
+    def drifts(self) -> tuple[OUDrift, ...]:
+        """Every slow drift of the apparatus."""
+        return (*self.field_drifts, self.power_drift, self.monitor_drift, self.reference_temperature_drift,
+                self.polarimeter_offset_drift)
+
+    def _init_drifts(self, rng: np.random.Generator) -> None:
         p = self.params
         streams = rng.spawn(7)
         f = p.fields
-        self.field_drifts = tuple(OUDrift(f.drift_rms_uG, f.drift_correlation_s, streams[i], start_s=start_s)
-                                  for i in range(3))
+        self.field_drifts = tuple(OUDrift(f.drift_rms_uG, f.drift_correlation_s, streams[i]) for i in range(3))
         o = p.optics
-        self.power_drift = OUDrift(o.power_drift_rms_fraction, o.power_drift_correlation_s, streams[3],
-                                   start_s=start_s)
-        self.monitor_drift = OUDrift(o.monitor_drift_rms_fraction, o.monitor_drift_correlation_s, streams[6],
-                                     start_s=start_s)
+        self.power_drift = OUDrift(o.power_drift_rms_fraction, o.power_drift_correlation_s, streams[3])
+        self.monitor_drift = OUDrift(o.monitor_drift_rms_fraction, o.monitor_drift_correlation_s, streams[6])
         r = p.reference_cell
         self.reference_temperature_drift = OUDrift(r.temperature_drift_rms_C, r.temperature_drift_correlation_s,
-                                                   streams[4], hold_s=1.0, start_s=start_s)
+                                                   streams[4])
         pol = p.polarimeter
         self.polarimeter_offset_drift = OUDrift(pol.offset_drift_rms_urad * 1e-6, pol.offset_drift_correlation_s,
-                                                streams[5], start_s=start_s)
+                                                streams[5])
 
     # --- light -------------------------------------------------------------------------------------
     def light_power_uW(self, state: ApparatusState) -> float:
