@@ -528,9 +528,10 @@ def render_report(doc: dict[str, Any]) -> str:
                             "Breit-Rabi at the scans' Bz"))
         for note in hf["notes"]:
             out.append(f"| (0-0: {note}) | | | | |")
-    text = ("Errors: each scan's fit error is multiplied by sqrt(max(1, chi2_red)) of its own fit, and "
-            "the errors of each straight line by sqrt(max(1, chi2_red)) of the line, as in the paper "
-            "(docs/decisions/0110). Scans flagged \"model mismatch\" or \"no signal\" are not in the lines"
+    text = ("Errors: each scan's fit error is multiplied by sqrt(max(1, chi2_red)) of its own fit (an rf scan "
+            "of >= 16 repeats takes the spread of its refits with each repeat left out where that is larger, "
+            "docs/decisions/0116), and the errors of each straight line by sqrt(max(1, chi2_red)) of the line, "
+            "as in the paper (docs/decisions/0110). Scans flagged \"model mismatch\" or \"no signal\" are not in the lines"
             + (" (here the mismatched ones were put back, as asked)." if doc["options"].get("include_mismatched")
                else "."))
     if hf is not None:
