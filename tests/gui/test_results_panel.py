@@ -31,7 +31,7 @@ rf_powers_dBm = [-34.0, -31.0, -28.0]
 center_hz = 461719711.0
 span_hz = 100.0
 step_hz = 2.0
-repeats = 6
+repeats = 10
 """
 
 
