@@ -58,7 +58,7 @@ def test_kmor_watch_serves_a_run_folder_until_interrupted(tmp_path):
         assert status == 200 and runs["default_run"] == "20260101-000000-x"
         assert runs["root"] == str(data.resolve())
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(20) == 0
+        assert proc.wait(90) == 0     # kmor watch runs at nice +10: on a saturated machine it exits late
     finally:
         if proc.poll() is None:
             proc.kill()
