@@ -62,6 +62,18 @@ def test_a_good_file_expands_into_jobs_with_a_duration(tmp_path):
     assert "estimated duration" in batch.summary()
 
 
+def test_a_zeroing_says_how_long_it_may_take_if_it_needs_all_its_passes(tmp_path):
+    text = GOOD.replace('[[steps]]\nkind = "bscan_series"',
+                        '[[steps]]\nkind = "zeroing"\nmax_passes = 4\n\n[[steps]]\nkind = "bscan_series"', 1)
+    batch = check_batch(write(tmp_path, text), load_config())
+    zeroing = next(j for j in batch.jobs if j.kind == "zeroing")
+    assert zeroing.longest_s == pytest.approx(2 * zeroing.estimate_s, rel=0.01)   # 4 passes, 2 assumed
+    lines = batch.summary().splitlines()
+    assert any("zeroing" in line and "(up to" in line for line in lines)
+    assert "(up to" in lines[-1 - len(batch.warnings)]
+    assert not any("bscan_series" in line and "(up to" in line for line in lines)
+
+
 def test_field_beyond_the_lab_limit_names_the_key(tmp_path):
     err = error_for(tmp_path, GOOD.replace("field_range_uG = 100.0", "field_range_uG = 9000.0"))
     assert err.key == "steps[2].field_range_uG"

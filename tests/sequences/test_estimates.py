@@ -57,6 +57,8 @@ def test_zeroing_estimate(engine):
     p = params_from_dict("zeroing", params)
     per_pass = zeroing.estimate_s(p, engine.station.config.limits.max_ramp_uG_per_s, passes=passes)
     assert took == pytest.approx(per_pass, rel=TOLERANCE)
+    longest = sum(j.longest_s for j in expand([("zeroing", p)], engine.station.config))
+    assert took <= longest * (1 + TOLERANCE)
     if passes == 2:
         assert took == pytest.approx(estimate, rel=TOLERANCE)
 

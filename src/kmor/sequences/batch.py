@@ -72,6 +72,9 @@ class Job:
     label: str
     params: Any
     estimate_s: float
+    longest_s: float = 0.0
+    """The longest the job can take (s; the estimate unless its kind says otherwise). Not stored in
+    the queue: a resumed batch recomputes it from its steps."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "step": self.step, "key": self.key, "kind": self.kind,
@@ -101,10 +104,19 @@ class Batch:
                  f"{len(self.jobs)} jobs, {sum(steps_registry.get(j.kind).makes_scan for j in self.jobs)} scans"]
         for i, (kind, _) in enumerate(self.steps):
             jobs = [j for j in self.jobs if j.step == i]
-            lines.append(f"  steps[{i}] {kind}: {len(jobs)} job(s), about {format_duration(sum(j.estimate_s for j in jobs))}")
-        lines.append(f"estimated duration (lab time): {format_duration(self.estimate_s)}")
+            lines.append(f"  steps[{i}] {kind}: {len(jobs)} job(s), about {_duration_range(jobs)}")
+        lines.append(f"estimated duration (lab time): {_duration_range(self.jobs)}")
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
+
+
+def _duration_range(jobs: list[Job]) -> str:
+    """'8 min 17 s', or '8 min 17 s (up to 16 min 34 s)' when some job may take longer than its
+    estimate (a zeroing that needs all its passes)."""
+    typical = sum(j.estimate_s for j in jobs)
+    longest = sum(max(j.estimate_s, j.longest_s) for j in jobs)
+    text = format_duration(typical)
+    return text if longest <= typical * 1.01 else f"{text} (up to {format_duration(longest)})"
 
 
 def format_duration(seconds: float) -> str:
@@ -201,10 +213,12 @@ def expand(steps: list[tuple[str, Any]], config: Any) -> list[Job]:
     jobs: list[Job] = []
     for i, (kind, p) in enumerate(steps):
         for k, (job_kind, label, params) in enumerate(steps_registry.get(kind).jobs(p)):
-            estimate = steps_registry.get(job_kind).estimate_s
-            assert estimate is not None
+            kind_of_job = steps_registry.get(job_kind)
+            assert kind_of_job.estimate_s is not None
+            estimate = kind_of_job.estimate_s(params, config)
+            longest = estimate if kind_of_job.longest_s is None else kind_of_job.longest_s(params, config)
             jobs.append(Job(id=f"s{i:02d}-{k:03d}-{job_kind}", step=i, key=f"steps[{i}]", kind=job_kind,
-                            label=label, params=params, estimate_s=estimate(params, config)))
+                            label=label, params=params, estimate_s=estimate, longest_s=longest))
     return jobs
 
 

@@ -37,7 +37,8 @@ class StepKind:
     """One batch step kind.
 
     A kind with `run` is also a job kind (it runs as one queue job, labelled by `label`, lasting
-    `estimate_s`); a kind with `expand` (a series, a grid) becomes several jobs of other kinds.
+    `estimate_s`, or at most `longest_s` when its length depends on the data, e.g. a zeroing that
+    needs all its passes); a kind with `expand` (a series, a grid) becomes several jobs of other kinds.
     `context_key`: the engine-context entry the job sets (recovered from its scan's result when a
     killed run is resumed). `locks`: True if the step leaves the laser locked, False if it leaves
     it unlocked, None if it does not change the lock. `needs_lock` / `needs_laser`: the batch
@@ -47,6 +48,7 @@ class StepKind:
     params: type
     run: RunFn | None = None
     estimate_s: EstimateFn | None = None
+    longest_s: EstimateFn | None = None
     label: Callable[[Any], str] | None = None
     expand: ExpandFn | None = None
     check_limits: LimitFn = _no_limits

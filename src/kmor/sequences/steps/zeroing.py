@@ -21,6 +21,11 @@ def estimate_s(p: ZeroingParams, config: Any) -> float:
     return zeroing.estimate_s(p, config.limits.max_ramp_uG_per_s)
 
 
+def longest_s(p: ZeroingParams, config: Any) -> float:
+    """A zeroing that does not converge runs all its passes."""
+    return zeroing.estimate_s(p, config.limits.max_ramp_uG_per_s, passes=p.max_passes)
+
+
 def check_limits(p: ZeroingParams, check: LimitCheck) -> None:
     check.field("bz_range_uG", p.bz_range_uG, "bz")
     for axis in p.axes:
@@ -28,6 +33,6 @@ def check_limits(p: ZeroingParams, check: LimitCheck) -> None:
     check.light("light_power_uW", [p.light_power_uW])
 
 
-register(StepKind(name="zeroing", params=ZeroingParams, run=run, estimate_s=estimate_s,
+register(StepKind(name="zeroing", params=ZeroingParams, run=run, estimate_s=estimate_s, longest_s=longest_s,
                   label=lambda p: "transverse-field zeroing", check_limits=check_limits, makes_scan=True,
                   context_key="zeroing", needs_lock=True))
