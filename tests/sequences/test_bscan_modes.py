@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from kmor.analysis import fit_nmor
 from kmor.sequences.bscan import BScanParams, run_bscan
@@ -35,11 +36,16 @@ def test_hardware_timed_sweep_matches_the_stepped_scan(engine, station):
     assert abs(widths[0] - expected) < 0.6 and abs(widths[1] - widths[0]) < 0.4
 
 
-def test_overload_ranges_up_and_records_the_sensitivity(engine, station):
+@pytest.mark.parametrize("mode", [{}, {"hardware_timed": True, "signal_ai": "ai3", "sweep_rate_hz": 1000.0,
+                                       "samples_per_point": 40},
+                                  {"readout": "lockin_buffer", "averages": 8, "buffer_rate_hz": 512.0}],
+                         ids=["stepped", "hardware_timed", "lockin_buffer"])
+def test_overload_ranges_up_and_records_the_sensitivity(engine, station, mode):
     def plan(e):
         laser_and_lock(e)
-        return run_bscan(e, BScanParams(**BASE, averages=1, sensitivity_V=5e-6))
+        return run_bscan(e, BScanParams(**{**BASE, "averages": 1, **mode}, sensitivity_V=5e-6))
     scan = read_scan(engine.run(plan).result["scan"])
+    assert scan.status == "complete"
     sens = scan.columns["sensitivity_V"]
     assert sens.min() >= 5e-6 and sens.max() > 5e-6
     assert scan.parameters["sensitivity_start_V"] == 5e-6

@@ -14,18 +14,20 @@ import dataclasses
 import functools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import numpy as np
 
 from kmor.config.schema import param
-from kmor.sequences.common import (FILTER_SLOPES, LOCK_COLUMNS, autorange, configure_lockin,
-                                   lock_columns, next_sensitivity_up, read_averaged, result_array,
+from kmor.sequences.common import (FILTER_SLOPES, LOCK_COLUMNS, MAX_RANGE_CHANGES, OVERLOAD_FRACTION, autorange,
+                                   configure_lockin, lock_columns, next_sensitivity_up, read_averaged, result_array,
                                    set_light, settle_time_s_for)
 from kmor.sequences.errors import LockinOverload
 
 if TYPE_CHECKING:
     from kmor.sequences.engine import Engine
+
+T = TypeVar("T")
 
 DIRECTIONS = ("down", "up")
 READOUTS = ("points", "lockin_buffer")
@@ -195,6 +197,24 @@ def run_bscan(engine: Engine, p: BScanParams, *, label: str = "") -> dict[str, A
     return summary
 
 
+def _sweep_ranging_up(engine: Engine, state: dict[str, Any], what: str,
+                      sweep: Callable[[], tuple[bool, T]]) -> T:
+    """Take `sweep` (it returns whether the polarimeter lock-in overloaded or read beyond
+    OVERLOAD_FRACTION of its range, and its data) until it did not, one sensitivity range coarser
+    each time (at most MAX_RANGE_CHANGES + 1 takes, the last one kept)."""
+    li = engine.station.lockin_polarimeter
+    for _ in range(MAX_RANGE_CHANGES + 1):
+        overloaded, data = sweep()
+        if not overloaded:
+            break
+        coarser = next_sensitivity_up(state["sensitivity"])
+        if coarser is None:
+            raise LockinOverload(f"polarimeter lock-in overloaded at 1 V during {what}")
+        state["sensitivity"] = coarser
+        li.sensitivity_V = coarser
+    return data
+
+
 def _timed_sweep(engine: Engine, p: BScanParams, first_index: int, sweep: str, fields: list[float],
                  state: dict[str, Any]) -> list[dict[str, Any]]:
     """One sweep as a DAQ waveform on the Bz coil output (each field held samples_per_point
@@ -207,26 +227,20 @@ def _timed_sweep(engine: Engine, p: BScanParams, first_index: int, sweep: str, f
     ao = f"{cfg.daq.device}/{coil.ao_channel}"
     signal_ai = f"{cfg.daq.device}/{p.signal_ai}"
     li = st.lockin_polarimeter
-    st.coils.set_field_uG("bz", fields[0])
-    engine.wait(p.settle_factor * float(li.settle_time_s(0.99)))
     wave = np.repeat(np.asarray(fields) / uG_per_V, p.samples_per_point)
     n, k = len(fields), p.samples_per_point
     servo = engine.servo
     setpoint = servo.setpoint_V if servo is not None else 0.0
-    for _ in range(7):
+
+    def one_sweep() -> tuple[bool, tuple[float, np.ndarray]]:
+        st.coils.set_field_uG("bz", fields[0])
+        engine.wait(p.settle_factor * float(li.settle_time_s(0.99)))
         t0 = engine.now_s()
         data = np.asarray(st.daq.sweep(ao, wave, [signal_ai, st.light_monitor_ai, st.lock_error_ai],
                                        p.sweep_rate_hz)).reshape(3, n, k)[:, :, k // 2:]
-        if np.max(np.abs(data[0])) < 10.0 * 0.98:
-            break
-        from kmor.sequences.common import next_sensitivity_up
-        coarser = next_sensitivity_up(state["sensitivity"])
-        if coarser is None:
-            raise LockinOverload("polarimeter lock-in overloaded at 1 V during a hardware-timed sweep")
-        state["sensitivity"] = coarser
-        li.sensitivity_V = coarser
-        st.coils.set_field_uG("bz", fields[0])
-        engine.wait(p.settle_factor * float(li.settle_time_s(0.99)))
+        return bool(np.max(np.abs(data[0])) >= 10.0 * OVERLOAD_FRACTION), (t0, data)
+
+    t0, data = _sweep_ranging_up(engine, state, "a hardware-timed sweep", one_sweep)
     scale = state["sensitivity"] / 10.0
     dwell_s = k / p.sweep_rate_hz
     x = data[0] * scale
@@ -280,7 +294,8 @@ def _buffered_sweep(engine: Engine, p: BScanParams, first_index: int, sweep: str
     li.ch1_display, li.ch2_display = "X", "Y"
     li.buffer_sample_rate_hz = p.buffer_rate_hz
     li.buffer_mode = "one_shot"
-    for _ in range(7):
+
+    def one_sweep() -> tuple[bool, tuple[float, list[float], list[tuple[float, float]], np.ndarray, np.ndarray]]:
         coils.set_field_uG("bz", fields[0])
         engine.wait(settle_s)
         li.status()  # clear overloads latched before the sweep
@@ -294,14 +309,12 @@ def _buffered_sweep(engine: Engine, p: BScanParams, first_index: int, sweep: str
             readback.append((coils.field_uG("bz"), coils.drive("bz")))
             engine.wait(_buffered_dwell_s(p) - (engine.now_s() - starts[-1]))
         li.pause_buffer()
-        if not li.status().overloaded:
-            break
-        coarser = next_sensitivity_up(state["sensitivity"])
-        if coarser is None:
-            raise LockinOverload("polarimeter lock-in overloaded at 1 V during a buffered sweep")
-        state["sensitivity"] = coarser
-        li.sensitivity_V = coarser
-    x, y = li.read_buffer(1), li.read_buffer(2)
+        overloaded = li.status().overloaded
+        x, y = li.read_buffer(1), li.read_buffer(2)
+        beyond = x.size > 0 and max(np.max(np.abs(x)), np.max(np.abs(y))) >= OVERLOAD_FRACTION * state["sensitivity"]
+        return bool(overloaded or beyond), (t0, starts, readback, x, y)
+
+    t0, starts, readback, x, y = _sweep_ranging_up(engine, state, "a buffered sweep", one_sweep)
     t = t0 + np.arange(x.size) / p.buffer_rate_hz
     ends = starts[1:] + [engine.now_s()]
     common = {"sensitivity_V": state["sensitivity"], "light_power_uW": st.light_power_uW(), **lock_columns(engine)}
