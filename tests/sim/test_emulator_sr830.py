@@ -167,6 +167,20 @@ def test_output_overload_bit_and_channel1_saturation():
     assert lockin.handle(b"LIAS? 2") == b"0"
 
 
+def test_an_overload_while_the_buffer_stores_is_latched_though_over_before_the_query():
+    lockin, clock, source = make(value=0.1e-3 + 0j)
+    lockin.handle(b"SENS 17;OFLT 4;SRAT 10;SEND 0;REST;STRT")  # 1 mV full scale, 64 Hz storage
+    clock.advance(1.0)
+    lockin.input_will_change()                                 # as the lab tells it (decision 0120)
+    source.value = 20e-3 + 0j                                  # 0.5 s far beyond full scale
+    clock.advance(0.5)
+    lockin.input_will_change()
+    source.value = 0.1e-3 + 0j
+    clock.advance(3.0)                                         # the filter (3 ms) forgot it long ago
+    lockin.handle(b"PAUS")
+    assert int(lockin.handle(b"LIAS? 2")) == 1
+
+
 def test_input_overload_when_far_above_the_reserve():
     lockin, clock, _ = make(value=0.5 + 0j)
     lockin.handle(b"SENS 0;RMOD 2")

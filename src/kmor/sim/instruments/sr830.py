@@ -239,10 +239,15 @@ class SR830Emulator(EmulatorBase):
         update, then sample the input for the interval that starts now; X + iY (volts rms)."""
         self._run_to_now()
         value = self._stages[self.slope_index] + self._noise
+        self._latch_overload(value)
+        return value
+
+    def _latch_overload(self, value: complex) -> None:
+        """LIAS bit 2 when X or Y (offset and expand applied) is beyond full scale: checked at every
+        reading and every stored buffer sample, as the instrument watches its outputs all the time."""
         x, y = self._offset(1, value.real), self._offset(2, value.imag)
         if max(abs(x) * self._expand(1), abs(y) * self._expand(2)) > self.sensitivity_V:
             self.lias |= LIAS_OUTPUT_OVERLOAD
-        return value
 
     def _run_to_now(self) -> None:
         """Filter, noise and buffer up to the clock's now over the input held since the last
@@ -348,6 +353,7 @@ class SR830Emulator(EmulatorBase):
     def _take_sample(self) -> None:
         """Store what the displays show now; with FAST on, queue X and Y for the host."""
         z = self._output_now()
+        self._latch_overload(z)
         if not self.buffer.store(self._display(1, z), self._display(2, z)):
             return
         if self.fast_mode and self.interface_code == 1:
