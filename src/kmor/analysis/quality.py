@@ -15,7 +15,10 @@
 Every fit also reports, whatever its status, chi2_red with the recorded point errors and the ratio
 of the residual scatter to those errors (None when the scan recorded none), and `error_scale` =
 sqrt(max(1, chi2_red)): the factor its parameter errors are multiplied by when they are used
-(the paper scaled its individual-fit errors the same way to reach chi2_red = 1, Fig. 4).
+(the paper scaled its individual-fit errors the same way to reach chi2_red = 1, Fig. 4). A B scan
+also reports the lag-1 correlation of its residuals in time order: drifts during a sweep make
+neighbouring residuals alike, which chi2 scaling cannot see; its width error then comes from a
+block jackknife (zeeman.py, docs/decisions/0117).
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ class FitQuality:
     scatter_ratio: float | None
     error_scale: float
     signal_p: float
+    residual_correlation: float | None
     lack_of_fit_ratio: float | None
     lack_of_fit_p: float | None
     mismatch_fraction: float | None
@@ -75,6 +79,7 @@ class FitQuality:
     def as_dict(self) -> dict[str, Any]:
         return {"status": self.status, "chi2_red": self.chi2_red, "scatter_ratio": self.scatter_ratio,
                 "error_scale": self.error_scale, "signal_p": self.signal_p,
+                "residual_correlation": self.residual_correlation,
                 "lack_of_fit_ratio": self.lack_of_fit_ratio, "lack_of_fit_p": self.lack_of_fit_p,
                 "mismatch_fraction": self.mismatch_fraction, "reason": self.reason}
 
@@ -85,6 +90,8 @@ class FitQuality:
             parts.append(f"chi2_red {_g2(self.chi2_red)}")
         if self.scatter_ratio is not None:
             parts.append(f"scatter/errors {_g2(self.scatter_ratio)}")
+        if self.residual_correlation is not None:
+            parts.append(f"residual correlation {_g2(self.residual_correlation)}")
         return ", ".join(parts)
 
 
@@ -125,15 +132,28 @@ def lack_of_fit(residuals: NDArray[np.float64], settings: NDArray[np.float64],
     return LackOfFit(ratio=ratio, p_value=float(f_distribution.sf(ratio, df_lof, df_pe)), systematic_rms=systematic)
 
 
+def residual_correlation(residuals: NDArray[np.float64], segments: NDArray[Any] | None = None) -> float:
+    """Lag-1 correlation of residuals taken in time order, counting only neighbours within one
+    segment (one sweep); 0 when there are too few pairs."""
+    r = np.asarray(residuals, dtype=float) - float(np.mean(residuals))
+    same = np.ones(r.size - 1, dtype=bool) if segments is None else segments[1:] == segments[:-1]
+    if same.sum() < 3 or not np.any(r):
+        return 0.0
+    return float(np.sum(r[1:][same] * r[:-1][same]) / np.sum(r * r))
+
+
 def judge(*, signal_p: float, chi2_red: float | None, scatter_ratio: float | None,
-          lof: LackOfFit | None, signal_rms: float | None, what: str) -> FitQuality:
+          lof: LackOfFit | None, signal_rms: float | None, what: str,
+          correlation: float | None = None) -> FitQuality:
     """The status from the tests' figures (module doc); `what` names the resonance in reasons,
-    `signal_rms` is the rms of the fitted resonance (without its background) over the points."""
+    `signal_rms` is the rms of the fitted resonance (without its background) over the points,
+    `correlation` the residuals' lag-1 correlation in time order (None: not measured)."""
     scale = math.sqrt(max(1.0, chi2_red)) if chi2_red is not None else 1.0
     fraction = None
     if lof is not None and signal_rms:
         fraction = lof.systematic_rms / signal_rms
     common: dict[str, Any] = dict(chi2_red=chi2_red, scatter_ratio=scatter_ratio, error_scale=scale, signal_p=signal_p,
+                  residual_correlation=correlation,
                   lack_of_fit_ratio=None if lof is None else lof.ratio,
                   lack_of_fit_p=None if lof is None else lof.p_value, mismatch_fraction=fraction)
     if not signal_p < SIGNIFICANCE_P:

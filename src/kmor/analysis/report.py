@@ -528,10 +528,11 @@ def render_report(doc: dict[str, Any]) -> str:
                             "Breit-Rabi at the scans' Bz"))
         for note in hf["notes"]:
             out.append(f"| (0-0: {note}) | | | | |")
-    text = ("Errors: each scan's fit error is multiplied by sqrt(max(1, chi2_red)) of its own fit (an rf scan "
-            "of >= 16 repeats takes the spread of its refits with each repeat left out where that is larger, "
-            "docs/decisions/0116), and the errors of each straight line by sqrt(max(1, chi2_red)) of the line, "
-            "as in the paper (docs/decisions/0110). Scans flagged \"model mismatch\" or \"no signal\" are not in the lines"
+    text = ("Errors: each scan's fit error is multiplied by sqrt(max(1, chi2_red)) of its own fit (a B scan "
+            "takes the spread of its refits with each eighth left out where that is larger, docs/decisions/0117; "
+            "an rf scan of >= 16 repeats the spread of its refits with each repeat left out, 0116), and the errors "
+            "of each straight line by sqrt(max(1, chi2_red)) of the line, as in the paper (docs/decisions/0110). "
+            "Scans flagged \"model mismatch\" or \"no signal\" are not in the lines"
             + (" (here the mismatched ones were put back, as asked)." if doc["options"].get("include_mismatched")
                else "."))
     if hf is not None:
@@ -565,9 +566,9 @@ def _zeeman_section(doc: dict[str, Any], names: dict[str, str], figs: dict[str, 
         out += [f"![{caption}]({figs['fig5']})", "", f"*{caption}.*", ""]
     units = next((b["rotation_amplitude"]["units"] for b in doc["bscans"] if b["rotation_amplitude"]), "urad")
     out += [QUALITY_NOTE, "",
-            f"| scan | line | light (uW) | fit status | chi2_red | scatter / errors | width (uG) | down (uG) | "
-            f"up (uG) | centre (uG) | rotation ({units}) | model | points | notes |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            f"| scan | line | light (uW) | fit status | chi2_red | scatter / errors | residual corr. | blocks / fit | "
+            f"width (uG) | down (uG) | up (uG) | centre (uG) | rotation ({units}) | model | points | notes |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for b in doc["bscans"]:
         q, sweeps = b["quality"], b["sweeps"]
         nested = ""
@@ -581,7 +582,8 @@ def _zeeman_section(doc: dict[str, Any], names: dict[str, str], figs: dict[str, 
                                         if excluded else "", *b["notes"]]))
         status = q["status"] if q["status"] == FITTED else f"**{q['status']}**"
         out.append(f"| {names[b['file']]} | {b['line']} | {b['light_power_uW']:.3g} | {status} | "
-                   f"{_num2(q['chi2_red'])} | {_num2(q['scatter_ratio'])} | {_pm(b['width_uG'])} | "
+                   f"{_num2(q['chi2_red'])} | {_num2(q['scatter_ratio'])} | {_num2(q.get('residual_correlation'))} | "
+                   f"{_blocks_over_fit(b)} | {_pm(b['width_uG'])} | "
                    f"{_pm_fit(sweeps.get('down'))} | {_pm_fit(sweeps.get('up'))} | {_pm(b['center_uG'])} | "
                    f"{_pm(b['rotation_amplitude'])} | {b['model']} | {b['n_points_fitted']} | {_cell(notes)} |")
     if "fig3_all" in figs:
@@ -601,7 +603,10 @@ QUALITY_NOTE = (
     "and kept when an F-test prefers it at p < 1e-6 (docs/decisions/0110). An rf scan of >= 16 repeats is "
     "also refitted with each repeat left out; its width and centre carry the larger of that jackknife error "
     "and the scaled fit error (\"repeats / fit\": the centre's jackknife error over the fit's own, > 1 when "
-    "drifts bend whole sweeps; docs/decisions/0116).")
+    "drifts bend whole sweeps; docs/decisions/0116). A B scan is likewise refitted with each eighth of it (in "
+    "time order) left out; its width carries the larger of that block-jackknife error and the scaled fit error "
+    "(\"blocks / fit\"; \"residual corr.\": the lag-1 correlation of its residuals in time order, "
+    "which drifts during a sweep raise; docs/decisions/0117).")
 
 
 def _hyperfine_section(doc: dict[str, Any], names: dict[str, str], figs: dict[str, str]) -> list[str]:
@@ -661,6 +666,12 @@ def _hyperfine_section(doc: dict[str, Any], names: dict[str, str], figs: dict[st
         out += [f"![every 0-0 spectrum with its fit]({figs['fig7_all']})", "",
                 "*Every 0-0 spectrum with its fit.*"]
     return out + [""]
+
+
+def _blocks_over_fit(b: dict[str, Any]) -> str:
+    """The width's block-jackknife error over the fit's own, or "-" without it (0117)."""
+    block, fit = b.get("width_block_error_uG"), b.get("width_fit_error_uG")
+    return "-" if not block or not fit else _num2(block / fit)
 
 
 def _repeats_over_fit(r: dict[str, Any]) -> str:

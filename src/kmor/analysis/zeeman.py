@@ -18,9 +18,10 @@ from .extrapolation import LineFit, extrapolate_to_zero
 from .files import (ScanData, ScanProblem, good_point_mask, laser_line, nominal_light_uW,
                     polarimeter_V_per_rad)
 from .fitcore import FitError
+from .jackknife import delete_one_errors
 from .nmor_fit import NmorFit, best_candidate_rss, fit_nmor, gamma_nmor_hz, weighted_rss
 from .quality import (FITTED, NO_SIGNAL, SIGNIFICANCE_P, FitQuality, f_test_p, judge, lack_of_fit,
-                      weighted_line_rss)
+                      residual_correlation, weighted_line_rss)
 
 FIELD_COLUMNS = ("field_uG", "field_set_uG", "set_field_uG", "bz_uG", "field_bz_uG")
 """Field columns in order of preference: the coil read-back first, then the set value."""
@@ -31,6 +32,8 @@ SET_FIELD_COLUMNS = ("field_set_uG", "set_field_uG")
 """The field asked for: points of the two sweeps at one set field are repeats (mismatch test)."""
 ERROR_COLUMNS = ("x_err_V",)
 MIN_SWEEP_POINTS = 12
+JACKKNIFE_BLOCKS = 8
+"""Stretches of a B scan left out in turn for its width error (each a quarter of one sweep)."""
 PER_POINT_MIN_AVERAGES = 10
 """Readings per point from which each point's own recorded error weights it (see point_errors)."""
 DISPERSIVE, TWO_COMPONENT = "dispersive", "two-component"
@@ -75,6 +78,9 @@ class BScanResult:
     field_uG: NDArray[np.float64] = field(repr=False, compare=False)
     signal_V: NDArray[np.float64] = field(repr=False, compare=False)
     direction: NDArray[np.str_] = field(repr=False, compare=False)
+    block_width_err_uG: float | None = None
+    """The width's error from refits with each of JACKKNIFE_BLOCKS stretches of the scan (in time
+    order) left out in turn (docs/decisions/0117); None when not measured."""
 
     @property
     def fit_status(self) -> str:
@@ -93,9 +99,10 @@ class BScanResult:
 
     @property
     def width_err_uG(self) -> float:
-        """The width error used downstream: the fit's, times sqrt(max(1, chi2_red))."""
+        """The width error used downstream: the fit's times sqrt(max(1, chi2_red)), or the block
+        jackknife's when that is larger (drifts during the scan, docs/decisions/0117)."""
         assert self.fit is not None
-        return self.fit.width_err_uG * self.quality.error_scale
+        return max(self.fit.width_err_uG * self.quality.error_scale, self.block_width_err_uG or 0.0)
 
     def rotation(self, signal_V: Any) -> Any:
         """Lock-in X (V) as optical rotation in urad with a calibration; without one, the lock-in X
@@ -120,6 +127,7 @@ class BScanResult:
             "excluded_points": dict(self.excluded), "field_column": self.field_column,
             "width_uG": None if fit is None else _value(fit.width_uG, self.width_err_uG, "uG"),
             "width_fit_error_uG": None if fit is None else fit.width_err_uG,
+            "width_block_error_uG": None if fit is None else self.block_width_err_uG,
             "center_uG": None if fit is None else _value(fit.center_uG, fit.center_err_uG * self.quality.error_scale,
                                                          "uG"),
             "gamma_hz": None if fit is None else _value(gamma_nmor_hz(fit.width_uG),
@@ -235,7 +243,7 @@ def fit_bscan(scan: ScanData, nested_min_power_uW: float = 20.0) -> BScanResult:
     if scan.status not in ("complete",):
         notes.append(f"file status {scan.status}: analysed the {scan.n_points} points it holds")
     if signal_p >= SIGNIFICANCE_P:
-        quality = _quality(single, x, y, sigma, err_rms, settings, signal_p, 5)
+        quality = _quality(single, x, y, sigma, err_rms, settings, direction, signal_p, 5)
         return BScanResult(fit=single, single=single, nested=None, model=DISPERSIVE, nested_p=None, sweeps={},
                            quality=quality, notes=tuple(notes), **base)
     if single is None:
@@ -243,7 +251,7 @@ def fit_bscan(scan: ScanData, nested_min_power_uW: float = 20.0) -> BScanResult:
     try:
         _require_resonance_inside(single.center_uG, single.width_uG, x)
     except ScanProblem as exc:   # a wing or a wrong field range: no resonance to measure here
-        quality = dataclasses.replace(_quality(single, x, y, sigma, err_rms, settings, signal_p, 5),
+        quality = dataclasses.replace(_quality(single, x, y, sigma, err_rms, settings, direction, signal_p, 5),
                                       status=NO_SIGNAL, reason=f"no resonance to measure: {exc}")
         return BScanResult(fit=single, single=single, nested=None, model=DISPERSIVE, nested_p=None, sweeps={},
                            quality=quality, notes=tuple(notes), **base)
@@ -268,9 +276,32 @@ def fit_bscan(scan: ScanData, nested_min_power_uW: float = 20.0) -> BScanResult:
                                      components=2 if model == TWO_COMPONENT else 1)
         except FitError as exc:
             notes.append(f"{sweep} sweep fit failed: {exc}")
-    quality = _quality(kept, x, y, sigma, err_rms, settings, signal_p, 3 + 2 * len(kept.components or (kept,)))
+    quality = _quality(kept, x, y, sigma, err_rms, settings, direction, signal_p,
+                       3 + 2 * len(kept.components or (kept,)))
+    block_err = block_jackknife_width(x, y, sigma, components=2 if model == TWO_COMPONENT else 1)
     return BScanResult(fit=kept, single=single, nested=nested, model=model, nested_p=nested_p, sweeps=sweeps,
-                       quality=quality, notes=tuple(notes), **base)
+                       quality=quality, notes=tuple(notes), block_width_err_uG=block_err, **base)
+
+
+def block_jackknife_width(field_uG: NDArray[np.float64], signal_V: NDArray[np.float64],
+                          sigma: NDArray[np.float64] | None, *, components: int) -> float | None:
+    """The width's error (uG) from refitting with each of JACKKNIFE_BLOCKS contiguous stretches of
+    the scan (in time order) left out in turn (delete-a-block jackknife): it holds for noise
+    correlated over less than a block, as the drifts during a sweep make it (decision 0117).
+    None when a refit fails or the scan is too short."""
+    n = field_uG.size
+    if n < JACKKNIFE_BLOCKS * MIN_SWEEP_POINTS // 2:
+        return None
+    block = np.arange(n) * JACKKNIFE_BLOCKS // n
+    widths = []
+    for b in range(JACKKNIFE_BLOCKS):
+        rest = block != b
+        try:
+            widths.append([fit_nmor(field_uG[rest], signal_V[rest], None if sigma is None else sigma[rest],
+                                    components=components).width_uG])
+        except FitError:
+            return None
+    return float(delete_one_errors(widths)[0])
 
 
 def point_errors(scan: ScanData, keep: NDArray[np.bool_]
@@ -301,7 +332,7 @@ def point_errors(scan: ScanData, keep: NDArray[np.bool_]
 
 def _quality(fit: NmorFit | None, x: NDArray[np.float64], y: NDArray[np.float64],
              sigma: NDArray[np.float64] | None, err_rms: float | None, settings: NDArray[np.float64],
-             signal_p: float, n_params: int) -> FitQuality:
+             direction: NDArray[Any], signal_p: float, n_params: int) -> FitQuality:
     if fit is None:
         return judge(signal_p=signal_p, chi2_red=None, scatter_ratio=None, lof=None, signal_rms=None,
                      what="NMOR resonance")
@@ -310,9 +341,10 @@ def _quality(fit: NmorFit | None, x: NDArray[np.float64], y: NDArray[np.float64]
     chi2_red = None if sigma is None else float(np.sum((resid / sigma) ** 2) / dof)
     scatter = None if err_rms is None else float(np.sqrt(resid @ resid / dof) / err_rms)
     resonance = fit.curve(x) - fit.offset - fit.slope * x
+    normalised = resid if sigma is None else resid / sigma
     return judge(signal_p=signal_p, chi2_red=chi2_red, scatter_ratio=scatter,
                  lof=lack_of_fit(resid, settings, n_params), signal_rms=float(np.sqrt(np.mean(resonance ** 2))),
-                 what="NMOR resonance")
+                 what="NMOR resonance", correlation=residual_correlation(normalised, direction))
 
 
 def _require_resonance_inside(center_uG: float, width_uG: float, field_uG: np.ndarray) -> None:
