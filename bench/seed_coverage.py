@@ -27,21 +27,13 @@ import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from kmor.sequences.batch_writer import batch_text as write_batch
+
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO / "config" / "sequences" / "paper.toml"
 SIM = REPO / "src" / "kmor" / "data" / "sim.toml"
 ZEEMAN_KINDS = {"laser", "lock_point_search", "lock", "zeroing", "bscan_series", "bscan"}
 RF_KINDS = {"laser", "lock_point_search", "lock", "rf_grid", "rfscan"}
-
-
-def _toml_value(v: object) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    return repr(v)
 
 
 def batch_text(part: str) -> str:
@@ -51,12 +43,9 @@ def batch_text(part: str) -> str:
     steps = [s for s in data["steps"] if keep is None or s["kind"] in keep]
     if part == "rf":
         steps = [s for s in steps if not (s["kind"] == "rfscan" and s.get("span_hz", 0) > 1000)]
-    lines = ["[batch]", f'name = "coverage-{part}"', ""]
-    for s in steps:
-        lines.append("[[steps]]")
-        lines += [f"{k} = {_toml_value(v)}" for k, v in s.items()]
-        lines.append("")
-    return "\n".join(lines)
+    return write_batch(f"coverage-{part}", "part of config/sequences/paper.toml",
+                       [(s["kind"], {k: v for k, v in s.items() if k != "kind"}) for s in steps],
+                       header="# written by bench/seed_coverage.py")
 
 
 def config_text(seed: int) -> str:

@@ -28,28 +28,12 @@ import pytest
 from kmor.analysis import analyze
 from kmor.config.files import load_config
 from kmor.sequences.runner import run_batch
+from small_batch import small_batch
 
 CHILD = Path(__file__).resolve().parents[1] / "sequences" / "batch_child.py"
-BATCH = """
-[batch]
-name = "interrupt-analysis"
-
-[[steps]]
-kind = "laser"
-piezo_pct = 47.5
-settle_s = 0.1
-
-[[steps]]
-kind = "lock"
-
-[[steps]]
-kind = "bscan_series"
-light_powers_uW = [3.0, 6.0, 9.0]
-field_range_uG = 24.0
-step_uG = 1.0
-averages = 3
-time_constant_s = 0.01
-"""
+BATCH = small_batch("interrupt-analysis", ("bscan_series", {
+    "light_powers_uW": [3.0, 6.0, 9.0], "field_range_uG": 24.0, "step_uG": 1.0, "averages": 3,
+    "time_constant_s": 0.01}))
 
 
 # (include_mismatched: this test is about which scans count, not about their fit quality; the small

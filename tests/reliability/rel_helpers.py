@@ -7,44 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from kmor.config.files import LoadedConfig, default_config_bytes, load_config
+from kmor.sequences.batch_writer import toml_value
 from kmor.storage import list_scans, read_scan
+from small_batch import small_batch
 
-SMALL_BATCH = """
-[batch]
-name = "reliability"
-
-[[steps]]
-kind = "laser"
-piezo_pct = 47.5
-settle_s = 0.1
-
-[[steps]]
-kind = "lock"
-
-[[steps]]
-kind = "bscan_series"
-light_powers_uW = [3.0, 9.0]
-field_range_uG = 10.0
-step_uG = 1.0
-averages = 1
-time_constant_s = 0.01
-sensitivity_V = 1e-4
-
-[[steps]]
-kind = "rfscan"
-light_power_uW = 5.0
-span_hz = 6.0
-repeats = 2
-transmission_samples = 2
-"""
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
-    return repr(value)
+SMALL_BATCH = small_batch("reliability", ("bscan_series", {
+    "light_powers_uW": [3.0, 9.0], "field_range_uG": 10.0, "step_uG": 1.0, "averages": 1, "time_constant_s": 0.01,
+    "sensitivity_V": 1e-4}), ("rfscan", {"light_power_uW": 5.0, "span_hz": 6.0, "repeats": 2, "transmission_samples": 2}))
 
 
 def config_with(tmp_path: Path, tables: dict[str, dict[str, Any]]) -> LoadedConfig:
@@ -60,7 +29,7 @@ def config_with(tmp_path: Path, tables: dict[str, dict[str, Any]]) -> LoadedConf
         changes = tables.get(table, {})
         key = re.match(r"\s*([A-Za-z_0-9]+)\s*=", line)
         if key and key.group(1) in changes:
-            lines[n] = f"{key.group(1)} = {_toml(changes[key.group(1)])}"
+            lines[n] = f"{key.group(1)} = {toml_value(changes[key.group(1)])}"
     path = tmp_path / f"lab-{abs(hash(repr(tables)))}.toml"
     path.write_text("\n".join(lines) + "\n")
     return load_config(path)

@@ -12,28 +12,11 @@ from kmor.sequences import events as ev
 from kmor.sequences.runner import run_batch
 from kmor.station import Station
 from kmor.storage import read_scan
+from small_batch import small_batch
 
-BATCH = """
-[batch]
-name = "jobs-begin"
-
-[[steps]]
-kind = "laser"
-piezo_pct = 47.5
-settle_s = 0.1
-
-[[steps]]
-kind = "lock"
-
-[[steps]]
-kind = "bscan_series"
-light_powers_uW = [3.0, 6.0]
-field_range_uG = 8.0
-step_uG = 1.0
-averages = 2
-time_constant_s = 0.01
-sensitivity_V = 1e-3
-"""
+BATCH = small_batch("jobs-begin", ("bscan_series", {
+    "light_powers_uW": [3.0, 6.0], "field_range_uG": 8.0, "step_uG": 1.0, "averages": 2, "time_constant_s": 0.01,
+    "sensitivity_V": 1e-3}))
 
 
 def announced(monkeypatch) -> list[tuple[int, float]]:

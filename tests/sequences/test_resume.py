@@ -13,36 +13,12 @@ from kmor.config.files import load_config
 from kmor.sequences.queue import QueueState
 from kmor.sequences.runner import run_batch
 from kmor.storage import list_scans, read_scan
+from small_batch import small_batch
 
 HERE = Path(__file__).resolve().parent
-BATCH = """
-[batch]
-name = "resume-test"
-
-[[steps]]
-kind = "laser"
-piezo_pct = 47.5
-settle_s = 0.1
-
-[[steps]]
-kind = "lock"
-
-[[steps]]
-kind = "bscan_series"
-light_powers_uW = [3.0, 6.0, 9.0]
-field_range_uG = 20.0
-step_uG = 1.0
-averages = 1
-time_constant_s = 0.01
-sensitivity_V = 1e-4
-
-[[steps]]
-kind = "rfscan"
-light_power_uW = 5.0
-span_hz = 10.0
-repeats = 2
-transmission_samples = 2
-"""
+BATCH = small_batch("resume-test", ("bscan_series", {
+    "light_powers_uW": [3.0, 6.0, 9.0], "field_range_uG": 20.0, "step_uG": 1.0, "averages": 1, "time_constant_s": 0.01,
+    "sensitivity_V": 1e-4}), ("rfscan", {"light_power_uW": 5.0, "span_hz": 10.0, "repeats": 2, "transmission_samples": 2}))
 
 
 def complete_scans(run_dir):

@@ -302,7 +302,7 @@ def repeat_jackknife(freq_hz: NDArray[np.float64], signal_V: NDArray[np.float64]
             return {}
         estimates.append((fit.fwhm_hz, fit.center_hz))
     fwhm_err, center_err = delete_one_errors(estimates)
-    return {"fwhm_hz": float(fwhm_err), "center_hz": float(center_err), "n_repeats": float(numbers.size)}
+    return {"fwhm_hz": float(fwhm_err), "center_hz": float(center_err)}
 
 
 def _background(offset: float, slope: float, f_mid_hz: float) -> Callable[[Any], NDArray[np.float64]]:

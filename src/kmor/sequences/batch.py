@@ -72,7 +72,7 @@ class Job:
     label: str
     params: Any
     estimate_s: float
-    longest_s: float = 0.0
+    longest_s: float
     """The longest the job can take (s; the estimate unless its kind says otherwise). Not stored in
     the queue: a resumed batch recomputes it from its steps."""
 
@@ -114,7 +114,7 @@ def _duration_range(jobs: list[Job]) -> str:
     """'8 min 17 s', or '8 min 17 s (up to 16 min 34 s)' when some job may take longer than its
     estimate (a zeroing that needs all its passes)."""
     typical = sum(j.estimate_s for j in jobs)
-    longest = sum(max(j.estimate_s, j.longest_s) for j in jobs)
+    longest = sum(j.longest_s for j in jobs)
     text = format_duration(typical)
     return text if longest <= typical * 1.01 else f"{text} (up to {format_duration(longest)})"
 
